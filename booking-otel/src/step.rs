@@ -1,0 +1,633 @@
+//! [`Step`]: one correctly-statused span around one step of a booking.
+//!
+//! This is the hand-written form of what `#[booking_step]` generates, for code that
+//! cannot take an attribute (closures, trait objects, a step that spans two functions).
+//!
+//! ```
+//! use booking_otel::{Step, StepError, conventions::{attribute, span}};
+//! use opentelemetry::trace::SpanKind;
+//!
+//! #[derive(Debug, thiserror::Error, StepError)]
+//! enum PaymentError {
+//!     #[error("declined: {0}")]
+//!     #[step_error(rejection)]
+//!     Declined(String),
+//! }
+//!
+//! fn charge(amount_cents: u64) -> Result<String, PaymentError> {
+//!     Step::new(span::PROCESS_PAYMENT)
+//!         .kind(SpanKind::Client)
+//!         .attributes(|a| {
+//!             a.set(attribute::PAYMENT_CURRENCY, "EUR");
+//!             a.set(attribute::PAYMENT_METHOD, "card");
+//!         })
+//!         .run(|| {
+//!             if amount_cents > 1_000_000 {
+//!                 return Err(PaymentError::Declined("limit exceeded".into()));
+//!             }
+//!             Ok("txn_1".to_string())
+//!         })
+//! }
+//! assert!(charge(2_000_000).is_err());
+//! ```
+//!
+//! # What is recorded
+//!
+//! | the step… | span status | attributes | event | `booking.step.duration` outcome |
+//! |---|---|---|---|---|
+//! | succeeds | `Unset` (`Ok` with [`Telemetry::ok_on_success`]) | | | `ok` |
+//! | is rejected ([`StepError::is_rejection`](crate::StepError::is_rejection)) | `Unset` | `booking.outcome = rejected`, `booking.rejection.type` | `booking.rejection` | `rejected` |
+//! | fails | `Error`, description = the error's `Display` | `booking.outcome = error`, `error.type` | `exception` with `exception.type`, `exception.message`, `booking.error.causes` | `error` |
+//! | panics | `Error`, description = `panicked: <message>` | `booking.outcome = error`, `error.type = panic` | `exception` | `error` |
+//! | is dropped unfinished (cancelled future) | `Error`, description = `cancelled` | `booking.outcome = cancelled`, `error.type = cancelled` | | `cancelled` |
+//!
+//! A panic is recorded and then keeps unwinding: instrumentation never swallows it.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, ContextGuard, KeyValue, Value};
+
+use crate::conventions::{attribute, event, standard};
+use crate::outcome::{Outcome, StepResult};
+use crate::telemetry::{self, StepTracer, Telemetry};
+use crate::value::StepAttributes;
+
+/// A step to start: name, kind, attributes. See the [module docs](self).
+#[must_use = "a Step does nothing until it is run or started"]
+pub struct Step<'t, A = fn(&mut StepAttributes<'_>)> {
+    name: &'static str,
+    kind: SpanKind,
+    rollback: bool,
+    telemetry: Option<&'t Telemetry>,
+    attributes: A,
+}
+
+impl std::fmt::Debug for Step<'_, fn(&mut StepAttributes<'_>)> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Step")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("rollback", &self.rollback)
+            .finish_non_exhaustive()
+    }
+}
+
+fn no_attributes(_: &mut StepAttributes<'_>) {}
+
+impl Step<'static> {
+    /// A step named `name` (use a [`conventions::span`](crate::conventions::span) constant
+    /// or another low-cardinality `booking.*` name), kind `Internal`, no attributes.
+    #[inline]
+    pub fn new(name: &'static str) -> Self {
+        Step {
+            name,
+            kind: SpanKind::Internal,
+            rollback: false,
+            telemetry: None,
+            attributes: no_attributes,
+        }
+    }
+}
+
+impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
+    /// The span kind: `Client` for calls to a payment gateway or another service,
+    /// `Producer` for messages, `Server` for the booking endpoint itself.
+    #[inline]
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Marks a compensating step (lock release, refund, inventory restore): the span gets
+    /// `booking.rollback = true` and, with a meter, the step is counted in
+    /// `booking.rollbacks`.
+    #[inline]
+    pub fn rollback(mut self) -> Self {
+        self.rollback = true;
+        self
+    }
+
+    /// Sends this step to `telemetry` instead of the installed default.
+    #[inline]
+    pub fn telemetry<'u>(self, telemetry: &'u Telemetry) -> Step<'u, A> {
+        Step {
+            name: self.name,
+            kind: self.kind,
+            rollback: self.rollback,
+            telemetry: Some(telemetry),
+            attributes: self.attributes,
+        }
+    }
+
+    /// Attributes to record, computed only if the span is recording (sampled), so
+    /// formatting or cloning them costs nothing otherwise. Samplers do not see them.
+    #[inline]
+    pub fn attributes<B: FnOnce(&mut StepAttributes<'_>)>(self, attributes: B) -> Step<'t, B> {
+        Step {
+            name: self.name,
+            kind: self.kind,
+            rollback: self.rollback,
+            telemetry: self.telemetry,
+            attributes,
+        }
+    }
+
+    /// Starts the span now, as a child of the current context, and returns the running
+    /// step. Finish it with [`StartedStep::finish`]; a step dropped unfinished is recorded
+    /// as cancelled (or as a panic while unwinding).
+    #[inline]
+    pub fn start(self) -> StartedStep {
+        let telemetry = match self.telemetry {
+            Some(t) => t.clone(),
+            None => match telemetry::current() {
+                Some(t) => t,
+                None => return StartedStep { traced: None },
+            },
+        };
+        self.start_traced(telemetry)
+    }
+
+    #[inline(never)]
+    fn start_traced(self, telemetry: Telemetry) -> StartedStep {
+        let started_at = telemetry.instruments().map(|_| Instant::now());
+        let (name, rollback) = (self.name, self.rollback);
+        let (context, recording) = match telemetry.tracer() {
+            #[cfg(feature = "sdk")]
+            StepTracer::Sdk(tracer) => self.build(tracer),
+            StepTracer::Boxed(tracer) => self.build(&**tracer),
+        };
+        StartedStep {
+            traced: Some(Box::new(Traced {
+                context,
+                recording,
+                name,
+                rollback,
+                started_at,
+                telemetry,
+            })),
+        }
+    }
+
+    /// Builds the span from the borrowed current context; attributes go into the span
+    /// before it is shared through a `Context`, so no lock is taken per attribute.
+    #[inline]
+    fn build<T>(self, tracer: &T) -> (Option<Context>, bool)
+    where
+        T: Tracer,
+        T::Span: Send + Sync + 'static,
+    {
+        use opentelemetry::trace::Span as _;
+        let Step {
+            name,
+            kind,
+            rollback,
+            attributes,
+            ..
+        } = self;
+        Context::map_current(|parent| {
+            let builder = SpanBuilder::from_name(name).with_kind(kind);
+            let mut span = tracer.build_with_context(builder, parent);
+            if span.is_recording() {
+                let mut sink = StepAttributes { sink: &mut span };
+                if rollback {
+                    sink.set(attribute::BOOKING_ROLLBACK, true);
+                }
+                attributes(&mut sink);
+                (Some(parent.with_span(span)), true)
+            } else {
+                // A sampled-out span needs only its SpanContext made current, so that
+                // children see the sampling decision. A no-op span echoing its parent's
+                // context (or an invalid one) is not activated at all.
+                let sc = span.span_context();
+                if !sc.is_valid() || sc == parent.span().span_context() {
+                    (None, false)
+                } else {
+                    (Some(parent.with_remote_span_context(sc.clone())), false)
+                }
+            }
+        })
+    }
+
+    /// Runs `body` inside the step and finishes it from what `body` returns.
+    ///
+    /// ```
+    /// use booking_otel::Step;
+    /// let rooms: Option<u32> = Step::new("booking.check_availability").run(|| Some(3));
+    /// assert_eq!(rooms, Some(3));
+    /// ```
+    #[inline]
+    pub fn run<R: StepResult>(self, body: impl FnOnce() -> R) -> R {
+        self.run_classified(body, |r| r.outcome())
+    }
+
+    /// Like [`run`](Step::run), with a custom classification of the returned value.
+    ///
+    /// ```
+    /// use booking_otel::{Outcome, Step};
+    /// let price = Step::new("booking.price").run_classified(|| 129_u32, |_| Outcome::Ok);
+    /// assert_eq!(price, 129);
+    /// ```
+    #[inline]
+    pub fn run_classified<R, B, C>(self, body: B, classify: C) -> R
+    where
+        B: FnOnce() -> R,
+        C: for<'r> FnOnce(&'r R) -> Outcome<'r>,
+    {
+        let telemetry = match self.telemetry {
+            Some(t) => t.clone(),
+            None => match telemetry::current() {
+                Some(t) => t,
+                None => return body(),
+            },
+        };
+        run_traced(self.start_traced(telemetry), body, classify)
+    }
+
+    /// Wraps `future` in the step: the step's context is current during every poll, and
+    /// the step finishes from the output. Dropping the future before it completes
+    /// records the step as cancelled.
+    ///
+    /// ```
+    /// use booking_otel::Step;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let code: Result<&str, std::io::Error> =
+    ///     Step::new("booking.confirm").instrument(async { Ok("K7Q2ZP") }).await;
+    /// assert_eq!(code.unwrap(), "K7Q2ZP");
+    /// # });
+    /// ```
+    #[inline]
+    pub fn instrument<F>(self, future: F) -> StepFuture<F, fn(&F::Output) -> Outcome<'_>>
+    where
+        F: Future,
+        F::Output: StepResult,
+    {
+        let classify: fn(&F::Output) -> Outcome<'_> = |r| r.outcome();
+        self.instrument_classified(future, classify)
+    }
+
+    /// Like [`instrument`](Step::instrument), with a custom classification of the output.
+    #[inline]
+    pub fn instrument_classified<F, C>(self, future: F, classify: C) -> StepFuture<F, C>
+    where
+        F: Future,
+        C: for<'r> FnOnce(&'r F::Output) -> Outcome<'r>,
+    {
+        StepFuture {
+            inner: future,
+            step: self.start(),
+            classify: Some(classify),
+        }
+    }
+}
+
+#[inline(never)]
+fn run_traced<R, B, C>(step: StartedStep, body: B, classify: C) -> R
+where
+    B: FnOnce() -> R,
+    C: for<'r> FnOnce(&'r R) -> Outcome<'r>,
+{
+    let guard = step.enter();
+    let result = catch_unwind(AssertUnwindSafe(body));
+    drop(guard);
+    match result {
+        Ok(value) => {
+            step.finish(classify(&value));
+            value
+        }
+        Err(payload) => {
+            step.finish_panicked(&*payload);
+            resume_unwind(payload)
+        }
+    }
+}
+
+/// The state of a traced step; boxed so that an untraced `StartedStep` is one word.
+struct Traced {
+    /// The step's context (its span, or the span context of a sampled-out span);
+    /// `None` when there is nothing to make current.
+    context: Option<Context>,
+    recording: bool,
+    name: &'static str,
+    rollback: bool,
+    started_at: Option<Instant>,
+    telemetry: Telemetry,
+}
+
+/// A running step, from [`Step::start`]. Finish it with [`finish`](StartedStep::finish)
+/// (or one of its shorthands); dropped unfinished it records itself as cancelled, or as
+/// a panic when dropped during unwinding.
+///
+/// ```
+/// use booking_otel::{Outcome, Step};
+/// let step = Step::new("booking.acquire_lock").start();
+/// {
+///     let _active = step.enter(); // spans started here are children of the step
+/// }
+/// step.finish(Outcome::Ok);
+/// ```
+#[must_use = "a step dropped unfinished is recorded as cancelled"]
+pub struct StartedStep {
+    traced: Option<Box<Traced>>,
+}
+
+impl std::fmt::Debug for StartedStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.traced {
+            None => f.write_str("StartedStep(untraced)"),
+            Some(t) => f
+                .debug_struct("StartedStep")
+                .field("name", &t.name)
+                .field("recording", &t.recording)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// Ending of a step that did not return normally.
+enum Abnormal<'a> {
+    Panicked(&'a (dyn Any + Send)),
+    Cancelled,
+}
+
+impl StartedStep {
+    /// Makes the step's context current until the guard is dropped.
+    #[inline]
+    pub fn enter(&self) -> Option<ContextGuard> {
+        let traced = self.traced.as_ref()?;
+        traced.context.as_ref().map(|cx| cx.clone().attach())
+    }
+
+    /// The step's context, to pass to spawned work or to propagate; the current
+    /// context when the step is not traced.
+    pub fn context(&self) -> Context {
+        match self.traced.as_ref().and_then(|t| t.context.as_ref()) {
+            Some(cx) => cx.clone(),
+            None => Context::current(),
+        }
+    }
+
+    /// Whether the step's span is recording (sampled); use it to skip work that only
+    /// feeds the span.
+    pub fn is_recording(&self) -> bool {
+        self.traced.as_ref().is_some_and(|t| t.recording)
+    }
+
+    /// Adds an event to the step's span (no-op when it is not recording).
+    pub fn add_event(&self, name: &'static str, attributes: Vec<KeyValue>) {
+        if let Some(cx) = self.recording_context() {
+            cx.span().add_event(name, attributes);
+        }
+    }
+
+    /// Sets an attribute on the step's span (no-op when it is not recording).
+    pub fn set_attribute(&self, attribute: KeyValue) {
+        if let Some(cx) = self.recording_context() {
+            cx.span().set_attribute(attribute);
+        }
+    }
+
+    fn recording_context(&self) -> Option<&Context> {
+        self.traced
+            .as_ref()
+            .filter(|t| t.recording)
+            .and_then(|t| t.context.as_ref())
+    }
+
+    /// Finishes the step with `outcome`.
+    #[inline]
+    pub fn finish(mut self, outcome: Outcome<'_>) {
+        if let Some(traced) = self.traced.take() {
+            traced.finish(outcome);
+        }
+    }
+
+    /// Finishes the step from a returned value's [`StepResult`] classification.
+    #[inline]
+    pub fn finish_with<R: StepResult>(self, result: &R) {
+        self.finish(result.outcome());
+    }
+
+    /// Finishes the step as a success.
+    #[inline]
+    pub fn finish_ok(self) {
+        self.finish(Outcome::Ok);
+    }
+
+    fn finish_panicked(mut self, payload: &(dyn Any + Send)) {
+        if let Some(traced) = self.traced.take() {
+            traced.finish_abnormally(Abnormal::Panicked(payload));
+        }
+    }
+}
+
+impl Drop for StartedStep {
+    fn drop(&mut self) {
+        if let Some(traced) = self.traced.take() {
+            if std::thread::panicking() {
+                traced.finish_abnormally(Abnormal::Panicked(&"unwinding"));
+            } else {
+                traced.finish_abnormally(Abnormal::Cancelled);
+            }
+        }
+    }
+}
+
+impl Traced {
+    fn finish(self, outcome: Outcome<'_>) {
+        if let Some(cx) = self.context.as_ref().filter(|_| self.recording) {
+            let span = cx.span();
+            match outcome {
+                Outcome::Ok => {
+                    if self.telemetry.sets_ok_on_success() {
+                        span.set_status(Status::Ok);
+                    }
+                }
+                Outcome::Rejected {
+                    rejection_type,
+                    reason,
+                } => {
+                    span.set_attributes([
+                        KeyValue::new(attribute::BOOKING_OUTCOME, "rejected"),
+                        KeyValue::new(attribute::BOOKING_REJECTION_TYPE, rejection_type),
+                    ]);
+                    span.add_event(
+                        event::REJECTION,
+                        vec![
+                            KeyValue::new(attribute::BOOKING_REJECTION_TYPE, rejection_type),
+                            KeyValue::new(attribute::BOOKING_REJECTION_REASON, reason.to_string()),
+                        ],
+                    );
+                }
+                Outcome::Failed {
+                    error_type,
+                    exception_type,
+                    error,
+                } => {
+                    let message = error.to_string();
+                    span.set_attributes([
+                        KeyValue::new(attribute::BOOKING_OUTCOME, "error"),
+                        KeyValue::new(standard::ERROR_TYPE, error_type),
+                    ]);
+                    let mut attributes = vec![
+                        KeyValue::new(standard::EXCEPTION_TYPE, exception_type),
+                        KeyValue::new(standard::EXCEPTION_MESSAGE, message.clone()),
+                    ];
+                    let causes = cause_chain(error);
+                    if !causes.is_empty() {
+                        attributes.push(KeyValue::new(
+                            attribute::BOOKING_ERROR_CAUSES,
+                            Value::Array(causes.into()),
+                        ));
+                    }
+                    span.add_event(event::EXCEPTION, attributes);
+                    span.set_status(Status::error(message));
+                }
+            }
+            span.end();
+        }
+        let error_type = match outcome {
+            Outcome::Ok => None,
+            Outcome::Rejected { rejection_type, .. } => Some(rejection_type),
+            Outcome::Failed { error_type, .. } => Some(error_type),
+        };
+        self.record_metrics(outcome.as_str(), error_type);
+    }
+
+    fn finish_abnormally(self, how: Abnormal<'_>) {
+        let (outcome, error_type, description) = match how {
+            Abnormal::Panicked(payload) => (
+                "error",
+                "panic",
+                format!("panicked: {}", panic_message(payload)),
+            ),
+            Abnormal::Cancelled => ("cancelled", "cancelled", "cancelled".to_string()),
+        };
+        if let Some(cx) = self.context.as_ref().filter(|_| self.recording) {
+            let span = cx.span();
+            span.set_attributes([
+                KeyValue::new(attribute::BOOKING_OUTCOME, outcome),
+                KeyValue::new(standard::ERROR_TYPE, error_type),
+            ]);
+            if error_type == "panic" {
+                span.add_event(
+                    event::EXCEPTION,
+                    vec![
+                        KeyValue::new(standard::EXCEPTION_TYPE, "panic"),
+                        KeyValue::new(standard::EXCEPTION_MESSAGE, description.clone()),
+                    ],
+                );
+            }
+            span.set_status(Status::error(description));
+            span.end();
+        }
+        self.record_metrics(outcome, Some(error_type));
+    }
+
+    fn record_metrics(&self, outcome: &'static str, error_type: Option<&'static str>) {
+        let (Some(instruments), Some(started_at)) = (self.telemetry.instruments(), self.started_at)
+        else {
+            return;
+        };
+        let seconds = started_at.elapsed().as_secs_f64();
+        let step = KeyValue::new(attribute::BOOKING_STEP, self.name);
+        let outcome_kv = KeyValue::new(attribute::BOOKING_OUTCOME, outcome);
+        match error_type {
+            Some(error_type) => instruments.duration.record(
+                seconds,
+                &[step, outcome_kv.clone(), KeyValue::new(standard::ERROR_TYPE, error_type)],
+            ),
+            None => instruments.duration.record(seconds, &[step, outcome_kv.clone()]),
+        }
+        if self.rollback {
+            instruments.rollbacks.add(
+                1,
+                &[KeyValue::new(attribute::BOOKING_ROLLBACK_STEP, self.name), outcome_kv],
+            );
+        }
+    }
+}
+
+fn cause_chain(error: &dyn std::error::Error) -> Vec<opentelemetry::StringValue> {
+    let mut causes = Vec::new();
+    let mut next = error.source();
+    // Bounded: a cyclic or absurdly deep chain must not hang or bloat the export.
+    while let Some(cause) = next {
+        if causes.len() == 16 {
+            break;
+        }
+        causes.push(cause.to_string().into());
+        next = cause.source();
+    }
+    causes
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "non-string panic payload"
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future wrapped in a step, from [`Step::instrument`].
+    ///
+    /// The step's context is current during every poll of the inner future. A panic
+    /// while polling is recorded and resumed; dropping the future before it completes
+    /// records the step as cancelled.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct StepFuture<F, C> {
+        // Declared first so that it drops first: its own child steps end before this one.
+        #[pin]
+        inner: F,
+        step: StartedStep,
+        classify: Option<C>,
+    }
+}
+
+impl<F, C> std::fmt::Debug for StepFuture<F, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepFuture").field("step", &self.step).finish_non_exhaustive()
+    }
+}
+
+impl<F, C> Future for StepFuture<F, C>
+where
+    F: Future,
+    C: for<'r> FnOnce(&'r F::Output) -> Outcome<'r>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if this.step.traced.is_none() {
+            return this.inner.poll(cx);
+        }
+        let guard = this.step.enter();
+        let polled = catch_unwind(AssertUnwindSafe(|| this.inner.poll(cx)));
+        drop(guard);
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                if let (Some(classify), Some(traced)) = (this.classify.take(), this.step.traced.take()) {
+                    traced.finish(classify(&output));
+                }
+                Poll::Ready(output)
+            }
+            Err(payload) => {
+                if let Some(traced) = this.step.traced.take() {
+                    traced.finish_abnormally(Abnormal::Panicked(&*payload));
+                }
+                resume_unwind(payload)
+            }
+        }
+    }
+}
