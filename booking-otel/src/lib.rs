@@ -4,8 +4,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod conventions;
+pub mod events;
 pub mod metrics;
 mod outcome;
+pub mod propagation;
+pub mod redaction;
 mod step;
 pub mod telemetry;
 mod value;
@@ -14,5 +17,8 @@ pub use outcome::{Outcome, StepError, StepResult, Succeeds, short_type_name};
 pub use step::{StartedStep, Step, StepFuture};
 pub use telemetry::Telemetry;
 pub use value::{StepAttributes, StepValue};
+#[cfg(feature = "sdk")]
+pub use redaction::RedactingSpanProcessor;
+pub use redaction::{CardBrand, CardNumber, Cvv, Fingerprint, FingerprintKey, Pin, RedactionPolicy, Sensitive};
 
 pub use booking_otel_macros::StepError;

@@ -50,7 +50,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Link, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 
 use crate::conventions::{attribute, event, standard};
@@ -65,6 +65,7 @@ pub struct Step<'t, A = fn(&mut StepAttributes<'_>)> {
     kind: SpanKind,
     rollback: bool,
     telemetry: Option<&'t Telemetry>,
+    links: Option<Vec<Link>>,
     attributes: A,
 }
 
@@ -90,6 +91,7 @@ impl Step<'static> {
             kind: SpanKind::Internal,
             rollback: false,
             telemetry: None,
+            links: None,
             attributes: no_attributes,
         }
     }
@@ -121,6 +123,7 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
             kind: self.kind,
             rollback: self.rollback,
             telemetry: Some(telemetry),
+            links: self.links,
             attributes: self.attributes,
         }
     }
@@ -134,8 +137,17 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
             kind: self.kind,
             rollback: self.rollback,
             telemetry: self.telemetry,
+            links: self.links,
             attributes,
         }
+    }
+
+    /// Links to other traces, e.g. one per message of a batch a consumer handles
+    /// (see [`propagation::link_from`](crate::propagation::link_from)).
+    #[inline]
+    pub fn links(mut self, links: Vec<Link>) -> Self {
+        self.links = Some(links);
+        self
     }
 
     /// Starts the span now, as a child of the current context, and returns the running
@@ -188,10 +200,12 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
             kind,
             rollback,
             attributes,
+            links,
             ..
         } = self;
         Context::map_current(|parent| {
-            let builder = SpanBuilder::from_name(name).with_kind(kind);
+            let mut builder = SpanBuilder::from_name(name).with_kind(kind);
+            builder.links = links;
             let mut span = tracer.build_with_context(builder, parent);
             if span.is_recording() {
                 let mut sink = StepAttributes { sink: &mut span };

@@ -1,0 +1,124 @@
+//! [`RedactingSpanProcessor`]: the scanner, applied to every span before export.
+
+use std::time::Duration;
+
+use opentelemetry::metrics::{Counter, Meter};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+use super::scanner::{RedactionPolicy, RedactionRule};
+use crate::conventions::{attribute, metric};
+
+/// Wraps the span processor that exports, and masks secrets in each span before handing
+/// it on: span name, attribute values (strings, integers, floats, arrays), event names
+/// and attributes, link attributes and the status description. Spans made by other
+/// libraries pass through it too.
+///
+/// It must *wrap* the exporting processor: the SDK gives every processor its own copy of
+/// a span, so a redactor registered beside the exporter would change nothing.
+///
+/// [`setup`](crate::setup) always installs it. With a provider of your own:
+///
+/// ```
+/// use booking_otel::{RedactingSpanProcessor, RedactionPolicy};
+/// use opentelemetry_sdk::trace::{BatchSpanProcessor, InMemorySpanExporter, SdkTracerProvider};
+///
+/// let exporter = InMemorySpanExporter::default();
+/// let provider = SdkTracerProvider::builder()
+///     .with_span_processor(RedactingSpanProcessor::new(
+///         BatchSpanProcessor::builder(exporter.clone()).build(),
+///         RedactionPolicy::default(),
+///     ))
+///     .build();
+/// # let _ = provider.shutdown();
+/// ```
+#[derive(Debug)]
+pub struct RedactingSpanProcessor<P> {
+    inner: P,
+    policy: RedactionPolicy,
+    redactions: Option<Counter<u64>>,
+}
+
+impl<P: SpanProcessor> RedactingSpanProcessor<P> {
+    /// Wraps `inner` (the exporting processor) with `policy`.
+    pub fn new(inner: P, policy: RedactionPolicy) -> Self {
+        RedactingSpanProcessor {
+            inner,
+            policy,
+            redactions: None,
+        }
+    }
+
+    /// Counts redactions in `booking_otel.redactions`, by rule (never the value or the
+    /// key).
+    pub fn with_meter(mut self, meter: &Meter) -> Self {
+        self.redactions = Some(
+            meter
+                .u64_counter(metric::REDACTIONS)
+                .with_unit("{redaction}")
+                .with_description("Values the redaction guard masked before export, by rule.")
+                .build(),
+        );
+        self
+    }
+}
+
+impl RedactionPolicy {
+    /// Masks secrets everywhere in `span`; calls `report` once per masked value.
+    pub fn redact_span(&self, span: &mut SpanData, report: &mut dyn FnMut(RedactionRule)) {
+        if let Some(masked) = self.redact_str_with(&span.name, report) {
+            span.name = masked.into();
+        }
+        for kv in span.attributes.iter_mut() {
+            self.redact_value_with(kv.key.as_str(), &mut kv.value, report);
+        }
+        for event in span.events.events.iter_mut() {
+            if let Some(masked) = self.redact_str_with(&event.name, report) {
+                event.name = masked.into();
+            }
+            for kv in event.attributes.iter_mut() {
+                self.redact_value_with(kv.key.as_str(), &mut kv.value, report);
+            }
+        }
+        for link in span.links.links.iter_mut() {
+            for kv in link.attributes.iter_mut() {
+                self.redact_value_with(kv.key.as_str(), &mut kv.value, report);
+            }
+        }
+        if let opentelemetry::trace::Status::Error { description } = &mut span.status {
+            if let Some(masked) = self.redact_str_with(description, report) {
+                *description = masked.into();
+            }
+        }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for RedactingSpanProcessor<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        match &self.redactions {
+            Some(counter) => self.policy.redact_span(&mut span, &mut |rule| {
+                counter.add(1, &[KeyValue::new(attribute::REDACTION_RULE, rule.as_str())]);
+            }),
+            None => self.policy.redact_span(&mut span, &mut |_| {}),
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}

@@ -1,0 +1,619 @@
+//! The export-side scanner: [`RedactionPolicy`] decides what in a value or key is a
+//! secret and masks it.
+//!
+//! # What is masked
+//!
+//! - **Card numbers (PANs)** anywhere in a string, integer or float: 13–19 digits,
+//!   optionally separated by single spaces or dashes, passing the Luhn check. All digits
+//!   but the last four become `*`, separators are kept: `4111 1111 1111 1111` →
+//!   `**** **** **** 1111`. A masked integer becomes a string.
+//!   - A run of exactly 13–19 digits is masked when it passes Luhn, whatever its prefix.
+//!   - Inside a longer digit run (or a 14–19 digit run that fails Luhn as a whole), every
+//!     13–19 digit window that passes Luhn *and* starts with a card network's IIN at a
+//!     length that network issues is masked: a card number glued to other digits is
+//!     still caught, while random long numbers are mostly left alone.
+//!   - **Trade-off: timestamps.** A bare digit run (no separators) of 13, 16 or 19 digits
+//!     starting with `1` (or 19 digits starting with `2`) is read as a millisecond,
+//!     microsecond or nanosecond Unix timestamp (years 2001–2065) and not masked: one in
+//!     ten timestamps passes Luhn by chance, and no major card network issues numbers of
+//!     those lengths with those leading digits. Such a run is still checked for card
+//!     numbers inside it, like any longer run.
+//! - **Denied keys**: an attribute whose key names a secret (`cvv`, `cvc`, `cvv2`, `cid`,
+//!   `csc`, `security_code`, `pin`, `pin_block`, `track1`, `track2`, `card_number`, `pan`,
+//!   `password`, `secret`, `token`, in any namespace and any case, as a whole key segment
+//!   or a `_`/`-` separated part of one: `payment.CVV`, `http.auth_token`) has its
+//!   whole value replaced by [`DENIED_VALUE`].
+//! - **Email addresses** (on by default): the local part becomes `***`
+//!   (`ada@example.com` → `***@example.com`).
+//! - **Custom rules** added with [`RedactionPolicy::value_rule`].
+//!
+//! ```
+//! use booking_otel::RedactionPolicy;
+//! let policy = RedactionPolicy::default();
+//! assert_eq!(
+//!     policy.redact_str("charge failed for 4111-1111-1111-1111").unwrap(),
+//!     "charge failed for ****-****-****-1111"
+//! );
+//! assert_eq!(policy.redact_str("room 204, 2 guests"), None); // clean: no copy
+//! assert!(policy.is_denied_key("payment.cvv"));
+//! assert!(!policy.is_denied_key("payment.card_last_four"));
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use opentelemetry::{Array, StringValue, Value};
+
+use super::card::{CardBrand, luhn_valid};
+
+/// What replaces the value of an attribute whose key is denied.
+pub const DENIED_VALUE: &str = "[REDACTED]";
+
+/// The keys denied by default (matched per key segment, case-insensitively).
+pub const DEFAULT_DENIED_KEYS: &[&str] = &[
+    "cvv",
+    "cvc",
+    "cvv2",
+    "cid",
+    "csc",
+    "security_code",
+    "pin",
+    "pin_block",
+    "track1",
+    "track2",
+    "card_number",
+    "pan",
+    "password",
+    "secret",
+    "token",
+];
+
+/// The rule that masked a value; the `booking_otel.redaction.rule` metric attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RedactionRule {
+    /// A card number in a value.
+    CardNumber,
+    /// A denied key.
+    DeniedKey,
+    /// An email address.
+    Email,
+    /// A rule added with [`RedactionPolicy::value_rule`].
+    Custom,
+}
+
+impl RedactionRule {
+    /// The metric attribute value: `card_number`, `denied_key`, `email`, `custom_pattern`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedactionRule::CardNumber => "card_number",
+            RedactionRule::DeniedKey => "denied_key",
+            RedactionRule::Email => "email",
+            RedactionRule::Custom => "custom_pattern",
+        }
+    }
+}
+
+type ValueRule = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// What the redaction guard masks. The default is safe; every change is additive except
+/// [`allow_key`](RedactionPolicy::allow_key) and
+/// [`mask_emails(false)`](RedactionPolicy::mask_emails).
+#[derive(Clone)]
+pub struct RedactionPolicy {
+    denied_keys: Vec<String>,
+    allowed_keys: Vec<String>,
+    value_rules: Vec<ValueRule>,
+    mask_emails: bool,
+}
+
+impl fmt::Debug for RedactionPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedactionPolicy")
+            .field("denied_keys", &self.denied_keys)
+            .field("allowed_keys", &self.allowed_keys)
+            .field("value_rules", &self.value_rules.len())
+            .field("mask_emails", &self.mask_emails)
+            .finish()
+    }
+}
+
+impl Default for RedactionPolicy {
+    fn default() -> Self {
+        RedactionPolicy {
+            denied_keys: DEFAULT_DENIED_KEYS.iter().map(|k| k.to_string()).collect(),
+            allowed_keys: Vec::new(),
+            value_rules: Vec::new(),
+            mask_emails: true,
+        }
+    }
+}
+
+impl RedactionPolicy {
+    /// Also denies keys with the segment `name` (case-insensitive), e.g. `"iban"`.
+    pub fn deny_key(mut self, name: &str) -> Self {
+        self.denied_keys.push(normalize(name));
+        self
+    }
+
+    /// Exempts the exact attribute key `key` from every check. Use sparingly, for keys
+    /// whose values are known to be safe and expensive or wrong to scan.
+    pub fn allow_key(mut self, key: &str) -> Self {
+        self.allowed_keys.push(key.to_owned());
+        self
+    }
+
+    /// Adds a value rule: given a string value, return `Some(masked)` to replace it.
+    ///
+    /// ```
+    /// use booking_otel::RedactionPolicy;
+    /// let policy = RedactionPolicy::default().value_rule(|v| {
+    ///     v.contains("PNR:").then(|| "PNR:[REDACTED]".to_string())
+    /// });
+    /// assert_eq!(policy.redact_str("PNR:K7Q2ZP").unwrap(), "PNR:[REDACTED]");
+    /// ```
+    pub fn value_rule(mut self, rule: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        self.value_rules.push(Arc::new(rule));
+        self
+    }
+
+    /// Masks the local part of email addresses (default: on).
+    pub fn mask_emails(mut self, enabled: bool) -> Self {
+        self.mask_emails = enabled;
+        self
+    }
+
+    /// Whether `key` is exempt from scanning.
+    pub fn is_allowed_key(&self, key: &str) -> bool {
+        !self.allowed_keys.is_empty() && self.allowed_keys.iter().any(|k| k == key)
+    }
+
+    /// Whether `key` names a secret. Allocation-free: it runs for every exported
+    /// attribute.
+    pub fn is_denied_key(&self, key: &str) -> bool {
+        let key = key.as_bytes();
+        key.split(|b| *b == b'.').any(|segment| {
+            self.denied_keys
+                .iter()
+                .any(|denied| contains_word(segment, denied.as_bytes()))
+        })
+    }
+
+    /// Masks secrets in `text`; `None` when it is clean (the common case allocates
+    /// nothing).
+    pub fn redact_str(&self, text: &str) -> Option<String> {
+        self.redact_str_with(text, &mut |_| {})
+    }
+
+    pub(crate) fn redact_str_with(
+        &self,
+        text: &str,
+        report: &mut dyn FnMut(RedactionRule),
+    ) -> Option<String> {
+        let mut current: Cow<'_, str> = Cow::Borrowed(text);
+        if let Some(masked) = mask_card_numbers(&current) {
+            report(RedactionRule::CardNumber);
+            current = Cow::Owned(masked);
+        }
+        if self.mask_emails {
+            if let Some(masked) = mask_emails(&current) {
+                report(RedactionRule::Email);
+                current = Cow::Owned(masked);
+            }
+        }
+        for rule in &self.value_rules {
+            if let Some(masked) = rule(&current) {
+                report(RedactionRule::Custom);
+                current = Cow::Owned(masked);
+            }
+        }
+        match current {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(s) => Some(s),
+        }
+    }
+
+    /// Masks secrets in the value of attribute `key`, in place. Returns whether it changed.
+    pub fn redact_value(&self, key: &str, value: &mut Value) -> bool {
+        self.redact_value_with(key, value, &mut |_| {})
+    }
+
+    pub(crate) fn redact_value_with(
+        &self,
+        key: &str,
+        value: &mut Value,
+        report: &mut dyn FnMut(RedactionRule),
+    ) -> bool {
+        if self.is_allowed_key(key) {
+            return false;
+        }
+        if self.is_denied_key(key) {
+            report(RedactionRule::DeniedKey);
+            *value = Value::String(DENIED_VALUE.into());
+            return true;
+        }
+        self.redact_plain_value(value, report)
+    }
+
+    fn redact_plain_value(&self, value: &mut Value, report: &mut dyn FnMut(RedactionRule)) -> bool {
+        match value {
+            Value::String(s) => match self.redact_str_with(s.as_str(), report) {
+                Some(masked) => {
+                    *s = StringValue::from(masked);
+                    true
+                }
+                None => false,
+            },
+            Value::I64(i) => match mask_integer(*i) {
+                Some(masked) => {
+                    report(RedactionRule::CardNumber);
+                    *value = Value::String(masked.into());
+                    true
+                }
+                None => false,
+            },
+            Value::F64(f) => match mask_float(*f) {
+                Some(masked) => {
+                    report(RedactionRule::CardNumber);
+                    *value = Value::String(masked.into());
+                    true
+                }
+                None => false,
+            },
+            Value::Array(Array::String(items)) => {
+                let mut changed = false;
+                for item in items.iter_mut() {
+                    if let Some(masked) = self.redact_str_with(item.as_str(), report) {
+                        *item = StringValue::from(masked);
+                        changed = true;
+                    }
+                }
+                changed
+            }
+            Value::Array(Array::I64(items)) => {
+                if items.iter().any(|i| mask_integer(*i).is_some()) {
+                    report(RedactionRule::CardNumber);
+                    let masked: Vec<StringValue> = items
+                        .iter()
+                        .map(|i| mask_integer(*i).unwrap_or_else(|| i.to_string()).into())
+                        .collect();
+                    *value = Value::Array(Array::String(masked));
+                    true
+                } else {
+                    false
+                }
+            }
+            Value::Array(Array::F64(items)) => {
+                if items.iter().any(|f| mask_float(*f).is_some()) {
+                    report(RedactionRule::CardNumber);
+                    let masked: Vec<StringValue> = items
+                        .iter()
+                        .map(|f| mask_float(*f).unwrap_or_else(|| f.to_string()).into())
+                        .collect();
+                    *value = Value::Array(Array::String(masked));
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Whether `word` (lowercase, `_`-separated) appears in `segment` case-insensitively,
+/// with `-` matching `_`, bounded by the segment's ends or by `_`/`-`.
+fn contains_word(segment: &[u8], word: &[u8]) -> bool {
+    if word.is_empty() || segment.len() < word.len() {
+        return false;
+    }
+    let same = |a: u8, b: u8| {
+        let a = if a == b'-' { b'_' } else { a.to_ascii_lowercase() };
+        a == b
+    };
+    let is_sep = |b: u8| b == b'_' || b == b'-';
+    (0..=segment.len() - word.len()).any(|start| {
+        let end = start + word.len();
+        (start == 0 || is_sep(segment[start - 1]))
+            && (end == segment.len() || is_sep(segment[end]))
+            && segment[start..end].iter().zip(word).all(|(a, b)| same(*a, *b))
+    })
+}
+
+fn normalize(s: &str) -> String {
+    s.trim().to_ascii_lowercase().replace('-', "_")
+}
+
+fn mask_integer(i: i64) -> Option<String> {
+    let digits = i.unsigned_abs().to_string();
+    if digits.len() < 13 {
+        return None;
+    }
+    let masked = mask_card_numbers(&digits)?;
+    Some(if i < 0 { format!("-{masked}") } else { masked })
+}
+
+fn mask_float(f: f64) -> Option<String> {
+    // Only integral floats can carry a PAN; 1e12..1e20 covers 13–19 digits.
+    if !f.is_finite() || f.fract() != 0.0 || f.abs() < 1e12 || f.abs() >= 1e20 {
+        return None;
+    }
+    mask_integer(f as i64).or_else(|| mask_card_numbers(&format!("{:.0}", f.abs())))
+}
+
+/// Card network lengths, for windows inside longer digit runs.
+fn brand_issues_length(digits: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(digits) else {
+        return false;
+    };
+    let len = digits.len();
+    match CardBrand::from_digits(text) {
+        CardBrand::Visa => matches!(len, 13 | 16 | 19),
+        CardBrand::Mastercard => len == 16,
+        CardBrand::Amex => len == 15,
+        CardBrand::Discover | CardBrand::Jcb | CardBrand::UnionPay => (16..=19).contains(&len),
+        CardBrand::Diners => (14..=19).contains(&len),
+        CardBrand::Maestro => (12..=19).contains(&len),
+        _ => false,
+    }
+}
+
+fn looks_like_timestamp(run: &[u8], has_separators: bool) -> bool {
+    !has_separators
+        && match (run.len(), run.first()) {
+            (13 | 16 | 19, Some(b'1')) => true,
+            (19, Some(b'2')) => true,
+            _ => false,
+        }
+}
+
+/// Masks every card number in `text`; `None` when there is none.
+pub(crate) fn mask_card_numbers(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    // Fast path: a clean string with fewer than 13 digits cannot hold a PAN.
+    if bytes.iter().filter(|b| b.is_ascii_digit()).count() < 13 {
+        return None;
+    }
+    let mut mask = vec![false; bytes.len()];
+    let mut any = false;
+    let mut positions: Vec<usize> = Vec::with_capacity(32);
+    let mut digits: Vec<u8> = Vec::with_capacity(32);
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // A run: digits, with at most one space or dash between two digits.
+        positions.clear();
+        digits.clear();
+        let mut has_separators = false;
+        let mut j = i;
+        while j < bytes.len() {
+            if bytes[j].is_ascii_digit() {
+                positions.push(j);
+                digits.push(bytes[j]);
+                j += 1;
+            } else if (bytes[j] == b' ' || bytes[j] == b'-')
+                && j + 1 < bytes.len()
+                && bytes[j + 1].is_ascii_digit()
+            {
+                has_separators = true;
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        any |= mask_run(&digits, &positions, has_separators, &mut mask);
+        i = j;
+    }
+    if !any {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for (idx, ch) in text.char_indices() {
+        out.push(if mask.get(idx).copied().unwrap_or(false) { '*' } else { ch });
+    }
+    Some(out)
+}
+
+fn mask_run(digits: &[u8], positions: &[usize], has_separators: bool, mask: &mut [bool]) -> bool {
+    let n = digits.len();
+    if n < 13 {
+        return false;
+    }
+    let mut masked = false;
+    let mark = |start: usize, len: usize, mask: &mut [bool]| {
+        for &p in &positions[start..start + len - 4] {
+            mask[p] = true;
+        }
+    };
+    let whole_run_is_card =
+        n <= 19 && luhn_valid(digits) && !looks_like_timestamp(digits, has_separators);
+    if whole_run_is_card {
+        mark(0, n, mask);
+        masked = true;
+    }
+    if n >= 14 && !whole_run_is_card {
+        for start in 0..n {
+            for len in 13..=19.min(n - start) {
+                if len == n {
+                    continue; // the whole run, judged above
+                }
+                let window = &digits[start..start + len];
+                if luhn_valid(window) && brand_issues_length(window) {
+                    mark(start, len, mask);
+                    masked = true;
+                }
+            }
+        }
+    }
+    masked
+}
+
+fn is_local_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn is_domain_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')
+}
+
+/// Masks the local part of every email address in `text`.
+pub(crate) fn mask_emails(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    if !bytes.contains(&b'@') {
+        return None;
+    }
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for (at, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'@') {
+        let mut start = at;
+        while start > 0 && is_local_char(bytes[start - 1]) {
+            start -= 1;
+        }
+        let mut end = at + 1;
+        while end < bytes.len() && is_domain_char(bytes[end]) {
+            end += 1;
+        }
+        let domain = &text[at + 1..end];
+        let has_tld = domain
+            .rsplit_once('.')
+            .is_some_and(|(host, tld)| !host.is_empty() && tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
+        let local = &text[start..at];
+        if start < at && has_tld && local != "***" {
+            ranges.push((start, at));
+        }
+    }
+    if ranges.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, end) in ranges {
+        out.push_str(&text[last..start]);
+        out.push_str("***");
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_separated_and_bare_pans() {
+        assert_eq!(mask_card_numbers("4111111111111111").unwrap(), "************1111");
+        assert_eq!(
+            mask_card_numbers("card 4111 1111 1111 1111 ok").unwrap(),
+            "card **** **** **** 1111 ok"
+        );
+        assert_eq!(
+            mask_card_numbers("{\"pan\":\"5555-5555-5555-4444\"}").unwrap(),
+            "{\"pan\":\"****-****-****-4444\"}"
+        );
+        assert_eq!(mask_card_numbers("amex 378282246310005").unwrap(), "amex ***********0005");
+    }
+
+    #[test]
+    fn leaves_non_pans_alone() {
+        // Fails Luhn.
+        assert_eq!(mask_card_numbers("4111111111111112"), None);
+        // Too short.
+        assert_eq!(mask_card_numbers("order 411111111111"), None);
+        // Double separators break a run.
+        assert_eq!(mask_card_numbers("4111  1111  1111  1111"), None);
+        assert_eq!(mask_card_numbers("no digits here"), None);
+    }
+
+    #[test]
+    fn nanosecond_timestamps_are_not_masked_even_when_luhn_valid() {
+        // Find a Luhn-valid 19-digit ns timestamp near 2026 to prove the exemption.
+        let mut ts: u64 = 1_795_000_000_000_000_000;
+        while !luhn_valid(ts.to_string().as_bytes()) {
+            ts += 1;
+        }
+        assert_eq!(mask_card_numbers(&ts.to_string()), None, "{ts}");
+        // The same digits with a card-like separator are masked.
+        let s = ts.to_string();
+        let grouped = format!("{} {}", &s[..4], &s[4..]);
+        assert!(mask_card_numbers(&grouped).is_some());
+    }
+
+    #[test]
+    fn pans_glued_to_other_digits_are_caught() {
+        let masked = mask_card_numbers("id=7411111111111111119").unwrap();
+        assert!(!masked.contains("41111111"), "{masked}");
+        assert!(masked.contains("1111"), "{masked}");
+    }
+
+    #[test]
+    fn integers_and_floats_carrying_pans_are_masked() {
+        assert_eq!(mask_integer(4111111111111111).unwrap(), "************1111");
+        assert_eq!(mask_integer(1234), None);
+        assert_eq!(mask_float(4111111111111111.0).unwrap(), "************1111");
+        assert_eq!(mask_float(12.5), None);
+    }
+
+    #[test]
+    fn denied_keys_match_segments_in_any_case_and_namespace() {
+        let policy = RedactionPolicy::default();
+        for key in [
+            "cvv", "payment.CVV", "card.cvc", "cvv2", "payment.cid", "csc", "security_code",
+            "payment.security-code", "pin", "pin_block", "track1", "track2", "card_number",
+            "payment.card_number", "pan", "user.password", "db_password", "client_secret",
+            "secret", "token", "payment.token", "http.auth_token", "x.access-token",
+        ] {
+            assert!(policy.is_denied_key(key), "{key} should be denied");
+        }
+        for key in [
+            "payment.card_last_four", "booking.reservation_id", "shipping", "company",
+            "booking.lock_ttl_ms", "payment.transaction_id", "spinner", "tokens_used",
+        ] {
+            assert!(!policy.is_denied_key(key), "{key} should be allowed");
+        }
+        let policy = policy.deny_key("IBAN");
+        assert!(policy.is_denied_key("payment.iban"));
+    }
+
+    #[test]
+    fn denied_key_values_are_replaced_whatever_their_type() {
+        let policy = RedactionPolicy::default();
+        let mut v = Value::I64(123);
+        assert!(policy.redact_value("payment.cvv", &mut v));
+        assert_eq!(v, Value::String(DENIED_VALUE.into()));
+        let mut v = Value::Bool(true);
+        assert!(policy.redact_value("pin", &mut v));
+        assert_eq!(v, Value::String(DENIED_VALUE.into()));
+    }
+
+    #[test]
+    fn allowed_keys_skip_scanning() {
+        let policy = RedactionPolicy::default().allow_key("booking.raw_ref");
+        let mut v = Value::String("4111111111111111".into());
+        assert!(!policy.redact_value("booking.raw_ref", &mut v));
+        assert!(policy.redact_value("booking.other", &mut v));
+    }
+
+    #[test]
+    fn emails_are_masked_unless_disabled() {
+        let policy = RedactionPolicy::default();
+        assert_eq!(
+            policy.redact_str("guest ada.l@example.co.uk booked").unwrap(),
+            "guest ***@example.co.uk booked"
+        );
+        assert_eq!(policy.redact_str("user@localhost"), None);
+        let policy = policy.mask_emails(false);
+        assert_eq!(policy.redact_str("ada@example.com"), None);
+    }
+
+    #[test]
+    fn rules_are_reported() {
+        let policy = RedactionPolicy::default();
+        let mut seen = Vec::new();
+        let out = policy.redact_str_with("4111111111111111 ada@example.com", &mut |r| seen.push(r));
+        assert_eq!(out.unwrap(), "************1111 ***@example.com");
+        assert_eq!(seen, vec![RedactionRule::CardNumber, RedactionRule::Email]);
+    }
+}
