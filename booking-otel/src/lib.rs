@@ -9,8 +9,14 @@ pub mod metrics;
 mod outcome;
 pub mod propagation;
 pub mod redaction;
+#[cfg(feature = "sdk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
+pub mod setup;
 mod step;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod value;
 
 pub use outcome::{Outcome, StepError, StepResult, Succeeds, short_type_name};

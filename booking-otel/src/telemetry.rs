@@ -79,7 +79,15 @@ struct Inner {
     tracer: StepTracer,
     instruments: Option<StepInstruments>,
     ok_on_success: bool,
+    /// Lets a [`ScopedTelemetry`] in the current context take over (the test kit's
+    /// per-test isolation); off in production, where it would cost a context lookup.
+    context_override: bool,
 }
+
+/// A telemetry carried in an OTel [`Context`], used instead of the installed one when
+/// that one allows it (the test kit).
+#[derive(Debug, Clone)]
+pub(crate) struct ScopedTelemetry(pub(crate) Telemetry);
 
 /// Where steps send their spans (and, with a meter, the `booking.step.duration` and
 /// `booking.rollbacks` metrics). Cheap to clone.
@@ -111,6 +119,7 @@ impl Telemetry {
                 tracer,
                 instruments: None,
                 ok_on_success: false,
+                context_override: false,
             }),
         }
     }
@@ -145,6 +154,7 @@ impl Telemetry {
             tracer: self.inner.tracer.clone(),
             instruments: self.inner.instruments.clone(),
             ok_on_success: self.inner.ok_on_success,
+            context_override: self.inner.context_override,
         };
         f(&mut inner);
         Telemetry {
@@ -167,6 +177,11 @@ impl Telemetry {
             *slot = None;
         }
         EPOCH.fetch_add(1, Ordering::Release);
+    }
+
+    #[cfg(feature = "testing")]
+    pub(crate) fn allowing_context_override(self) -> Self {
+        self.map(|inner| inner.context_override = true)
     }
 
     pub(crate) fn tracer(&self) -> &StepTracer {
@@ -252,6 +267,14 @@ pub(crate) fn current() -> Option<Telemetry> {
         })
         .ok()
         .flatten()
+        .map(|installed| {
+            if installed.inner.context_override {
+                Context::map_current(|cx| cx.get::<ScopedTelemetry>().map(|s| s.0.clone()))
+                    .unwrap_or(installed)
+            } else {
+                installed
+            }
+        })
 }
 
 #[cold]

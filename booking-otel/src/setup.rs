@@ -1,0 +1,699 @@
+//! One call to start telemetry in an application (feature `sdk`, on by default).
+//!
+//! ```no_run
+//! # fn main() -> Result<(), booking_otel::setup::SetupError> {
+//! let _telemetry = booking_otel::setup::Setup::new("booking-service")
+//!     .service_version("2.1.0")
+//!     .domain("reservations")
+//!     .install()?;
+//! // … run the service; dropping the guard flushes and shuts down.
+//! # Ok(()) }
+//! ```
+//!
+//! `install` builds a tracer provider (batch export behind the
+//! [redaction guard](crate::redaction), always), a meter provider with a periodic reader,
+//! sets them and the propagators as the OpenTelemetry globals, and makes them the
+//! default for every [`Step`](crate::Step). Libraries must not call it; they take a
+//! [`Telemetry`] or use the globals.
+//!
+//! # Environment variables
+//!
+//! A programmatic setting applies only where the matching variable is absent: operators
+//! keep control of a deployed service.
+//!
+//! | variable | effect | read by |
+//! |---|---|---|
+//! | `OTEL_SDK_DISABLED` | `true`: install nothing; steps run untraced | setup |
+//! | `OTEL_SERVICE_NAME` | `service.name` (wins over [`Setup::new`]) | SDK |
+//! | `OTEL_RESOURCE_ATTRIBUTES` | extra resource attributes, e.g. `deployment.environment.name=prod` | SDK |
+//! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | sampler (wins over [`Setup::sampler`]); unknown names are an error | SDK, validated by setup |
+//! | `OTEL_TRACES_EXPORTER` | `otlp`, `console` or `none` | setup |
+//! | `OTEL_METRICS_EXPORTER` | `otlp`, `console` or `none` | setup |
+//! | `OTEL_PROPAGATORS` | comma-separated: `tracecontext`, `baggage`, `none` | setup |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` | collector address (wins over [`Setup::otlp_endpoint`]); validated | OTLP exporter, validated by setup |
+//! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`/`_METRICS_` forms) | OTLP export options | OTLP exporter |
+//! | `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | batch span processor | SDK |
+//! | `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT` | periodic metric reader | SDK |
+//!
+//! Without an exporter setting, OTLP is used when an endpoint is configured (variable or
+//! [`Setup::otlp_endpoint`]) and the `otlp` feature is on; otherwise a human-readable
+//! console exporter prints to stdout.
+//!
+//! # Export never blocks a booking
+//!
+//! Spans are exported from a background thread in batches; a slow or dead collector
+//! fills a bounded queue whose overflow is dropped, never a booking's thread. OTLP export
+//! runs on a small runtime owned by the guard, so flushing on drop works from any
+//! context, including a current-thread tokio runtime.
+
+use std::env;
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter};
+
+use crate::conventions::resource;
+use crate::redaction::{RedactingSpanProcessor, RedactionPolicy};
+use crate::telemetry::Telemetry;
+
+/// Why [`Setup::install`] refused a configuration. Nothing is installed on error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The service name is empty.
+    #[error("the service name is empty: pass a name to Setup::new or set OTEL_SERVICE_NAME")]
+    EmptyServiceName,
+    /// An OTLP endpoint is not an `http://` or `https://` URL with a host.
+    #[error("invalid OTLP endpoint {endpoint:?} (from {source_name}): {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// Where it came from: a variable name or `Setup::otlp_endpoint`.
+        source_name: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// `OTEL_TRACES_SAMPLER` names no sampler this SDK supports.
+    #[error(
+        "unknown sampler {0:?} in OTEL_TRACES_SAMPLER; expected one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio"
+    )]
+    UnknownSampler(String),
+    /// `OTEL_TRACES_SAMPLER_ARG` is not a ratio between 0 and 1.
+    #[error("invalid OTEL_TRACES_SAMPLER_ARG {0:?}: expected a number from 0.0 to 1.0")]
+    InvalidSamplerArg(String),
+    /// An exporter variable names no supported exporter.
+    #[error("unknown exporter {value:?} in {variable}; expected one of otlp, console, none")]
+    UnknownExporter {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// `OTEL_PROPAGATORS` names an unsupported propagator.
+    #[error("unsupported propagator {0:?} in OTEL_PROPAGATORS; expected tracecontext, baggage or none")]
+    UnknownPropagator(String),
+    /// OTLP export was asked for but the `otlp` feature is off.
+    #[error("OTLP export requested ({0}) but booking-otel was built without the `otlp` feature")]
+    OtlpDisabled(&'static str),
+    /// The OTLP exporter could not be built.
+    #[error("could not build the OTLP exporter: {0}")]
+    Exporter(String),
+}
+
+/// Which exporter a signal uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExporterKind {
+    /// OTLP/gRPC to a collector (feature `otlp`).
+    Otlp,
+    /// Human-readable output on stdout.
+    Console,
+    /// Nothing is exported.
+    None,
+}
+
+impl ExporterKind {
+    fn parse(variable: &'static str, value: &str) -> Result<Self, SetupError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "otlp" => Ok(ExporterKind::Otlp),
+            "console" | "stdout" => Ok(ExporterKind::Console),
+            "none" => Ok(ExporterKind::None),
+            _ => Err(SetupError::UnknownExporter {
+                variable,
+                value: value.to_owned(),
+            }),
+        }
+    }
+}
+
+/// The one-call setup; see the [module docs](self).
+#[derive(Debug, Clone)]
+#[must_use = "call .install() to start telemetry"]
+pub struct Setup {
+    service_name: String,
+    service_version: Option<String>,
+    domain: Option<String>,
+    attributes: Vec<KeyValue>,
+    sampler: Option<Sampler>,
+    traces_exporter: Option<ExporterKind>,
+    metrics_exporter: Option<ExporterKind>,
+    otlp_endpoint: Option<String>,
+    ok_on_success: bool,
+    redaction: RedactionPolicy,
+    metric_interval: Option<Duration>,
+}
+
+impl Setup {
+    /// Setup for the service `service_name` (`service.name`, unless `OTEL_SERVICE_NAME` is set).
+    pub fn new(service_name: impl Into<String>) -> Self {
+        Setup {
+            service_name: service_name.into(),
+            service_version: None,
+            domain: None,
+            attributes: Vec::new(),
+            sampler: None,
+            traces_exporter: None,
+            metrics_exporter: None,
+            otlp_endpoint: None,
+            ok_on_success: false,
+            redaction: RedactionPolicy::default(),
+            metric_interval: None,
+        }
+    }
+
+    /// `service.version`.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// `service.domain`, the business domain (`reservations`).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// An extra resource attribute (validated by the redaction guard once, here).
+    pub fn resource_attribute(mut self, attribute: KeyValue) -> Self {
+        self.attributes.push(attribute);
+        self
+    }
+
+    /// The sampler, unless `OTEL_TRACES_SAMPLER` is set. Default: parent-based always-on.
+    pub fn sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// The traces exporter, unless `OTEL_TRACES_EXPORTER` is set.
+    pub fn traces_exporter(mut self, kind: ExporterKind) -> Self {
+        self.traces_exporter = Some(kind);
+        self
+    }
+
+    /// The metrics exporter, unless `OTEL_METRICS_EXPORTER` is set.
+    pub fn metrics_exporter(mut self, kind: ExporterKind) -> Self {
+        self.metrics_exporter = Some(kind);
+        self
+    }
+
+    /// The OTLP/gRPC collector endpoint (`http://otel-collector:4317`), unless
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.otlp_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Successful steps end with status `Ok` instead of `Unset`.
+    pub fn ok_on_success(mut self, enabled: bool) -> Self {
+        self.ok_on_success = enabled;
+        self
+    }
+
+    /// The redaction policy (the guard itself is always installed).
+    pub fn redaction_policy(mut self, policy: RedactionPolicy) -> Self {
+        self.redaction = policy;
+        self
+    }
+
+    /// How often metrics are exported, unless `OTEL_METRIC_EXPORT_INTERVAL` is set.
+    pub fn metric_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = Some(interval);
+        self
+    }
+
+    /// Builds and installs everything; see the [module docs](self).
+    pub fn install(self) -> Result<TelemetryGuard, SetupError> {
+        let env = Env::read();
+        self.install_with_env(&env)
+    }
+
+    fn install_with_env(self, env: &Env) -> Result<TelemetryGuard, SetupError> {
+        if env
+            .get("OTEL_SDK_DISABLED")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        {
+            return Ok(TelemetryGuard::disabled());
+        }
+        let plan = self.plan(env)?;
+        plan.install(self)
+    }
+
+    /// Validates the configuration against `env` without installing anything.
+    fn plan(&self, env: &Env) -> Result<Plan, SetupError> {
+        let env_name = env.get("OTEL_SERVICE_NAME");
+        let name_in_attributes = env
+            .get("OTEL_RESOURCE_ATTRIBUTES")
+            .is_some_and(|a| a.split(',').any(|kv| kv.trim().starts_with("service.name=")));
+        if env_name.is_none() && !name_in_attributes && self.service_name.trim().is_empty() {
+            return Err(SetupError::EmptyServiceName);
+        }
+        if env_name.is_some_and(|n| n.trim().is_empty()) {
+            return Err(SetupError::EmptyServiceName);
+        }
+        let sampler_from_env = match env.get("OTEL_TRACES_SAMPLER") {
+            Some(name) => {
+                validate_sampler(name, env.get("OTEL_TRACES_SAMPLER_ARG"))?;
+                true
+            }
+            None => false,
+        };
+        let endpoint_configured = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]
+            .iter()
+            .filter_map(|var| env.get(var).map(|v| (*var, v)))
+            .chain(self.otlp_endpoint.as_deref().map(|e| ("Setup::otlp_endpoint", e)))
+            .map(|(source_name, endpoint)| validate_endpoint(source_name, endpoint))
+            .collect::<Result<Vec<()>, _>>()?
+            .len()
+            > 0;
+        let default_kind = if endpoint_configured && cfg!(feature = "otlp") {
+            ExporterKind::Otlp
+        } else {
+            ExporterKind::Console
+        };
+        let traces = match env.get("OTEL_TRACES_EXPORTER") {
+            Some(v) => ExporterKind::parse("OTEL_TRACES_EXPORTER", v)?,
+            None => self.traces_exporter.unwrap_or(default_kind),
+        };
+        let metrics = match env.get("OTEL_METRICS_EXPORTER") {
+            Some(v) => ExporterKind::parse("OTEL_METRICS_EXPORTER", v)?,
+            None => self.metrics_exporter.unwrap_or(default_kind),
+        };
+        if !cfg!(feature = "otlp") && (traces == ExporterKind::Otlp || metrics == ExporterKind::Otlp) {
+            return Err(SetupError::OtlpDisabled("traces or metrics exporter = otlp"));
+        }
+        let propagators = match env.get("OTEL_PROPAGATORS") {
+            Some(list) => parse_propagators(list)?,
+            None => vec![Propagator::TraceContext, Propagator::Baggage],
+        };
+        Ok(Plan {
+            traces,
+            metrics,
+            propagators,
+            sampler_from_env,
+            endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+                || env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
+        })
+    }
+}
+
+/// A snapshot of the process environment (tests substitute their own).
+#[derive(Debug, Default, Clone)]
+struct Env(Vec<(String, String)>);
+
+impl Env {
+    fn read() -> Self {
+        Env(env::vars().filter(|(k, _)| k.starts_with("OTEL_")).collect())
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Propagator {
+    TraceContext,
+    Baggage,
+}
+
+fn parse_propagators(list: &str) -> Result<Vec<Propagator>, SetupError> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name.to_ascii_lowercase().as_str() {
+            "tracecontext" => out.push(Propagator::TraceContext),
+            "baggage" => out.push(Propagator::Baggage),
+            "none" => return Ok(Vec::new()),
+            _ => return Err(SetupError::UnknownPropagator(name.to_owned())),
+        }
+    }
+    Ok(out)
+}
+
+fn validate_sampler(name: &str, arg: Option<&str>) -> Result<(), SetupError> {
+    let name = name.trim();
+    let needs_ratio = match name {
+        "always_on" | "always_off" | "parentbased_always_on" | "parentbased_always_off" => false,
+        "traceidratio" | "parentbased_traceidratio" => true,
+        _ => return Err(SetupError::UnknownSampler(name.to_owned())),
+    };
+    if let (true, Some(arg)) = (needs_ratio, arg) {
+        match arg.trim().parse::<f64>() {
+            Ok(r) if (0.0..=1.0).contains(&r) => {}
+            _ => return Err(SetupError::InvalidSamplerArg(arg.to_owned())),
+        }
+    }
+    Ok(())
+}
+
+fn validate_endpoint(source_name: &'static str, endpoint: &str) -> Result<(), SetupError> {
+    let invalid = |reason| SetupError::InvalidEndpoint {
+        endpoint: endpoint.to_owned(),
+        source_name,
+        reason,
+    };
+    let rest = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+        .ok_or_else(|| invalid("expected a URL starting with http:// or https://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(invalid("missing host"));
+    }
+    if let Some(port) = port {
+        if port.parse::<u16>().is_err() {
+            return Err(invalid("the port is not a number from 0 to 65535"));
+        }
+    }
+    Ok(())
+}
+
+struct Plan {
+    traces: ExporterKind,
+    metrics: ExporterKind,
+    propagators: Vec<Propagator>,
+    sampler_from_env: bool,
+    endpoint_from_env: bool,
+}
+
+impl Plan {
+    fn install(self, setup: Setup) -> Result<TelemetryGuard, SetupError> {
+        let resource = build_resource(&setup);
+        #[cfg(feature = "otlp")]
+        let runtime = if self.traces == ExporterKind::Otlp || self.metrics == ExporterKind::Otlp {
+            Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("booking-otel-export")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| SetupError::Exporter(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+
+        let meter_provider = {
+            let mut builder = SdkMeterProvider::builder().with_resource(resource.clone());
+            match self.metrics {
+                ExporterKind::None => {}
+                ExporterKind::Console => {
+                    let mut reader = PeriodicReader::builder(opentelemetry_stdout::MetricExporter::default());
+                    if let Some(interval) = setup.metric_interval {
+                        reader = reader.with_interval(interval);
+                    }
+                    builder = builder.with_reader(reader.build());
+                }
+                #[cfg(feature = "otlp")]
+                ExporterKind::Otlp => {
+                    let _entered = runtime.as_ref().map(|rt| rt.enter());
+                    let mut exporter = opentelemetry_otlp::MetricExporter::builder().with_tonic();
+                    if let (Some(endpoint), false) = (&setup.otlp_endpoint, self.endpoint_from_env) {
+                        use opentelemetry_otlp::WithExportConfig;
+                        exporter = exporter.with_endpoint(endpoint.clone());
+                    }
+                    let exporter = exporter.build().map_err(|e| SetupError::Exporter(e.to_string()))?;
+                    let mut reader = PeriodicReader::builder(exporter);
+                    if let Some(interval) = setup.metric_interval {
+                        reader = reader.with_interval(interval);
+                    }
+                    builder = builder.with_reader(reader.build());
+                }
+                #[cfg(not(feature = "otlp"))]
+                ExporterKind::Otlp => return Err(SetupError::OtlpDisabled("metrics")),
+            }
+            builder.build()
+        };
+        let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
+            &meter_provider,
+            crate::telemetry::scope(),
+        );
+
+        // Every exporter is built before anything is installed, so an error installs nothing.
+        let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource);
+        if let (Some(sampler), false) = (setup.sampler.clone(), self.sampler_from_env) {
+            tracer_builder = tracer_builder.with_sampler(sampler);
+        }
+        let policy = setup.redaction.clone();
+        tracer_builder = match self.traces {
+            ExporterKind::None => tracer_builder,
+            ExporterKind::Console => tracer_builder.with_span_processor(span_pipeline(
+                opentelemetry_stdout::SpanExporter::default(),
+                policy,
+                Some(&meter),
+            )),
+            #[cfg(feature = "otlp")]
+            ExporterKind::Otlp => {
+                let _entered = runtime.as_ref().map(|rt| rt.enter());
+                let mut builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+                if let (Some(endpoint), false) = (&setup.otlp_endpoint, self.endpoint_from_env) {
+                    use opentelemetry_otlp::WithExportConfig;
+                    builder = builder.with_endpoint(endpoint.clone());
+                }
+                let exporter = builder.build().map_err(|e| SetupError::Exporter(e.to_string()))?;
+                tracer_builder.with_span_processor(span_pipeline(exporter, policy, Some(&meter)))
+            }
+            #[cfg(not(feature = "otlp"))]
+            ExporterKind::Otlp => return Err(SetupError::OtlpDisabled("traces")),
+        };
+        let tracer_provider = tracer_builder.build();
+
+        opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+        opentelemetry::global::set_meter_provider(meter_provider.clone());
+        let propagators: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> = self
+            .propagators
+            .iter()
+            .map(|p| match p {
+                Propagator::TraceContext => Box::new(TraceContextPropagator::new()) as Box<_>,
+                Propagator::Baggage => Box::new(BaggagePropagator::new()) as Box<_>,
+            })
+            .collect();
+        opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
+        Telemetry::from_tracer_provider(&tracer_provider)
+            .with_meter(&meter)
+            .ok_on_success(setup.ok_on_success)
+            .install();
+
+        Ok(TelemetryGuard {
+            providers: Some((tracer_provider, meter_provider)),
+            #[cfg(feature = "otlp")]
+            runtime,
+        })
+    }
+}
+
+fn build_resource(setup: &Setup) -> Resource {
+    let policy = &setup.redaction;
+    // Resource attributes are validated once, here, by the same guard as spans.
+    let mut attributes: Vec<KeyValue> = Vec::new();
+    if let Some(version) = &setup.service_version {
+        attributes.push(KeyValue::new(crate::conventions::standard::SERVICE_VERSION, version.clone()));
+    }
+    if let Some(domain) = &setup.domain {
+        attributes.push(KeyValue::new(resource::SERVICE_DOMAIN, domain.clone()));
+    }
+    attributes.extend(setup.attributes.iter().cloned());
+    for kv in attributes.iter_mut() {
+        policy.redact_value(kv.key.as_str(), &mut kv.value);
+    }
+    // The builder's detectors read OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; the
+    // programmatic name goes first so that they win.
+    Resource::builder_empty()
+        .with_service_name(setup.service_name.clone())
+        .with_attributes(attributes)
+        .with_detectors(&[
+            Box::new(opentelemetry_sdk::resource::EnvResourceDetector::new()),
+            Box::new(opentelemetry_sdk::resource::SdkProvidedResourceDetector),
+            Box::new(opentelemetry_sdk::resource::TelemetryResourceDetector),
+        ])
+        .build()
+}
+
+/// The production span pipeline: the redaction guard wrapping a batch processor over
+/// `exporter`. The test kit builds the same one.
+pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
+    exporter: E,
+    policy: RedactionPolicy,
+    meter: Option<&opentelemetry::metrics::Meter>,
+) -> RedactingSpanProcessor<BatchSpanProcessor> {
+    let processor = RedactingSpanProcessor::new(BatchSpanProcessor::builder(exporter).build(), policy);
+    match meter {
+        Some(meter) => processor.with_meter(meter),
+        None => processor,
+    }
+}
+
+/// Keeps telemetry running; dropping it flushes and shuts the providers down (from a
+/// plain thread, so it cannot deadlock an async runtime).
+#[must_use = "dropping the guard shuts telemetry down at once"]
+pub struct TelemetryGuard {
+    providers: Option<(SdkTracerProvider, SdkMeterProvider)>,
+    #[cfg(feature = "otlp")]
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for TelemetryGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryGuard")
+            .field("enabled", &self.providers.is_some())
+            .finish()
+    }
+}
+
+impl TelemetryGuard {
+    fn disabled() -> Self {
+        TelemetryGuard {
+            providers: None,
+            #[cfg(feature = "otlp")]
+            runtime: None,
+        }
+    }
+
+    /// Whether telemetry is installed (`false` with `OTEL_SDK_DISABLED=true`).
+    pub fn is_enabled(&self) -> bool {
+        self.providers.is_some()
+    }
+
+    /// The tracer provider, e.g. for a `tracing-opentelemetry` layer.
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.providers.as_ref().map(|(t, _)| t)
+    }
+
+    /// The meter provider.
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.providers.as_ref().map(|(_, m)| m)
+    }
+
+    /// Exports everything recorded so far. Blocks the calling thread on a plain thread
+    /// of its own, never on an async runtime's.
+    pub fn flush(&self) {
+        if let Some((traces, metrics)) = self.providers.clone() {
+            off_runtime(move || {
+                let _ = traces.force_flush();
+                let _ = metrics.force_flush();
+            });
+        }
+    }
+
+    /// Flushes and shuts down (also done on drop).
+    pub fn shutdown(mut self) {
+        self.shutdown_inner();
+    }
+
+    fn shutdown_inner(&mut self) {
+        if let Some((traces, metrics)) = self.providers.take() {
+            Telemetry::uninstall();
+            off_runtime(move || {
+                let _ = traces.shutdown();
+                let _ = metrics.shutdown();
+            });
+        }
+        #[cfg(feature = "otlp")]
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Runs blocking telemetry work on a fresh thread and waits for it, so that blocking
+/// never happens on a runtime's worker (where the exporter may need that very thread).
+fn off_runtime(work: impl FnOnce() + Send + 'static) {
+    match std::thread::Builder::new()
+        .name("booking-otel-shutdown".into())
+        .spawn(work)
+    {
+        Ok(handle) => {
+            let _ = handle.join();
+        }
+        Err(_) => {} // No thread to spare: skip the flush rather than risk a deadlock.
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        self.shutdown_inner();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn invalid_configuration_is_a_typed_error() {
+        let s = Setup::new("booking-service");
+        assert!(matches!(Setup::new("  ").plan(&env(&[])), Err(SetupError::EmptyServiceName)));
+        assert!(matches!(
+            s.plan(&env(&[("OTEL_TRACES_SAMPLER", "sometimes")])),
+            Err(SetupError::UnknownSampler(n)) if n == "sometimes"
+        ));
+        assert!(matches!(
+            s.plan(&env(&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "2")])),
+            Err(SetupError::InvalidSamplerArg(_))
+        ));
+        assert!(matches!(
+            s.clone().otlp_endpoint("otel-collector:4317").plan(&env(&[])),
+            Err(SetupError::InvalidEndpoint { source_name: "Setup::otlp_endpoint", .. })
+        ));
+        assert!(matches!(
+            s.plan(&env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://:4317")])),
+            Err(SetupError::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            s.plan(&env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:99999")])),
+            Err(SetupError::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            s.plan(&env(&[("OTEL_TRACES_EXPORTER", "zipkin")])),
+            Err(SetupError::UnknownExporter { variable: "OTEL_TRACES_EXPORTER", .. })
+        ));
+        assert!(matches!(
+            s.plan(&env(&[("OTEL_PROPAGATORS", "tracecontext,b3")])),
+            Err(SetupError::UnknownPropagator(p)) if p == "b3"
+        ));
+    }
+
+    #[test]
+    fn environment_wins_over_code_and_defaults_are_sane() {
+        let s = Setup::new("booking-service").traces_exporter(ExporterKind::Console);
+        let plan = s.plan(&env(&[("OTEL_TRACES_EXPORTER", "none"), ("OTEL_TRACES_SAMPLER", "always_off")])).unwrap();
+        assert_eq!(plan.traces, ExporterKind::None);
+        assert!(plan.sampler_from_env);
+        let plan = Setup::new("x").plan(&env(&[])).unwrap();
+        assert_eq!(plan.traces, ExporterKind::Console);
+        assert_eq!(plan.propagators, vec![Propagator::TraceContext, Propagator::Baggage]);
+        let plan = Setup::new("x").plan(&env(&[("OTEL_PROPAGATORS", "none")])).unwrap();
+        assert!(plan.propagators.is_empty());
+        // The env name makes an empty programmatic one acceptable.
+        assert!(Setup::new("").plan(&env(&[("OTEL_SERVICE_NAME", "svc")])).is_ok());
+        assert!(validate_endpoint("t", "https://collector.internal:4317/").is_ok());
+        assert!(validate_endpoint("t", "http://[::1]:4317").is_ok());
+    }
+
+    #[cfg(feature = "otlp")]
+    #[test]
+    fn an_endpoint_selects_otlp() {
+        let plan = Setup::new("x").plan(&env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")])).unwrap();
+        assert_eq!(plan.traces, ExporterKind::Otlp);
+        assert!(plan.endpoint_from_env);
+    }
+
+    #[test]
+    fn disabled_sdk_installs_nothing() {
+        let guard = Setup::new("x")
+            .install_with_env(&env(&[("OTEL_SDK_DISABLED", "true")]))
+            .unwrap();
+        assert!(!guard.is_enabled());
+    }
+}
