@@ -32,12 +32,16 @@ fn charge(outcome: &str) -> Result<&'static str, PaymentError> {
         .run(|| match outcome {
             "declined" => {
                 events::payment_declined("insufficient_funds");
-                Err(PaymentError::Declined { reason: "insufficient_funds".into() })
+                Err(PaymentError::Declined {
+                    reason: "insufficient_funds".into(),
+                })
             }
-            "down" => Err(PaymentError::GatewayUnavailable(GatewayError(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "connection reset by peer",
-            )))),
+            "down" => Err(PaymentError::GatewayUnavailable(GatewayError(
+                std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "connection reset by peer",
+                ),
+            ))),
             _ => Ok("txn_1"),
         })
 }
@@ -55,12 +59,18 @@ fn steps_nest_and_success_leaves_status_unset() {
     let spans = telemetry.spans();
     assert_eq!(spans.len(), 3, "{}", booking_otel::testing::tree(&spans));
     let create = telemetry.span(span::CREATE);
-    let kids: Vec<&str> = children(&spans, &create).iter().map(|s| s.name.as_ref()).collect();
+    let kids: Vec<&str> = children(&spans, &create)
+        .iter()
+        .map(|s| s.name.as_ref())
+        .collect();
     assert_eq!(kids, [span::CHECK_AVAILABILITY, span::PROCESS_PAYMENT]);
     let payment = telemetry.span(span::PROCESS_PAYMENT);
     assert_eq!(payment.span_kind, SpanKind::Client);
     assert_eq!(payment.status, Status::Unset);
-    assert_eq!(payment.attribute(attribute::PAYMENT_CURRENCY), Some(&Value::from("EUR")));
+    assert_eq!(
+        payment.attribute(attribute::PAYMENT_CURRENCY),
+        Some(&Value::from("EUR"))
+    );
     assert_eq!(payment.attribute(standard::ERROR_TYPE), None);
     assert_eq!(create.status, Status::Unset);
     assert_eq!(create.parent_span_id, opentelemetry::trace::SpanId::INVALID);
@@ -83,12 +93,28 @@ fn failure_sets_error_status_error_type_and_one_exception_event_with_the_chain()
         Status::error("payment gateway unavailable"),
         "the description is the error's Display"
     );
-    assert_eq!(payment.attribute(standard::ERROR_TYPE), Some(&Value::from("gateway_unavailable")));
-    assert_eq!(payment.attribute(attribute::BOOKING_OUTCOME), Some(&Value::from("error")));
-    let exceptions: Vec<_> = payment.events.events.iter().filter(|e| e.name == event::EXCEPTION).collect();
+    assert_eq!(
+        payment.attribute(standard::ERROR_TYPE),
+        Some(&Value::from("gateway_unavailable"))
+    );
+    assert_eq!(
+        payment.attribute(attribute::BOOKING_OUTCOME),
+        Some(&Value::from("error"))
+    );
+    let exceptions: Vec<_> = payment
+        .events
+        .events
+        .iter()
+        .filter(|e| e.name == event::EXCEPTION)
+        .collect();
     assert_eq!(exceptions.len(), 1);
-    let exception_type = payment.event_attribute(event::EXCEPTION, standard::EXCEPTION_TYPE).unwrap();
-    assert!(exception_type.as_str().ends_with("PaymentError"), "{exception_type}");
+    let exception_type = payment
+        .event_attribute(event::EXCEPTION, standard::EXCEPTION_TYPE)
+        .unwrap();
+    assert!(
+        exception_type.as_str().ends_with("PaymentError"),
+        "{exception_type}"
+    );
     assert_eq!(
         payment.event_attribute(event::EXCEPTION, standard::EXCEPTION_MESSAGE),
         Some(&Value::from("payment gateway unavailable"))
@@ -109,8 +135,14 @@ fn rejection_is_recorded_but_not_as_a_failure() {
     let payment = telemetry.span(span::PROCESS_PAYMENT);
     assert_eq!(payment.status, Status::Unset);
     assert_eq!(payment.attribute(standard::ERROR_TYPE), None);
-    assert_eq!(payment.attribute(attribute::BOOKING_OUTCOME), Some(&Value::from("rejected")));
-    assert_eq!(payment.attribute(attribute::BOOKING_REJECTION_TYPE), Some(&Value::from("declined")));
+    assert_eq!(
+        payment.attribute(attribute::BOOKING_OUTCOME),
+        Some(&Value::from("rejected"))
+    );
+    assert_eq!(
+        payment.attribute(attribute::BOOKING_REJECTION_TYPE),
+        Some(&Value::from("declined"))
+    );
     assert!(payment.event(event::EXCEPTION).is_none());
     assert_eq!(
         payment.event_attribute(event::REJECTION, attribute::BOOKING_REJECTION_REASON),
@@ -132,7 +164,10 @@ fn lock_contention_event_carries_reason_and_holder() {
         Some(&Value::from("held"))
     );
     assert_eq!(
-        lock.event_attribute(event::LOCK_CONTENTION, attribute::BOOKING_COMPETING_RESERVATION),
+        lock.event_attribute(
+            event::LOCK_CONTENTION,
+            attribute::BOOKING_COMPETING_RESERVATION
+        ),
         Some(&Value::from("res-1b2c3d"))
     );
 }
@@ -145,8 +180,14 @@ fn panic_ends_the_span_with_error_and_keeps_unwinding() {
     });
     assert!(unwound.is_err(), "the panic must reach the caller");
     let confirm = telemetry.span(span::CONFIRM);
-    assert_eq!(confirm.status, Status::error("panicked: confirmation store corrupted"));
-    assert_eq!(confirm.attribute(standard::ERROR_TYPE), Some(&Value::from("panic")));
+    assert_eq!(
+        confirm.status,
+        Status::error("panicked: confirmation store corrupted")
+    );
+    assert_eq!(
+        confirm.attribute(standard::ERROR_TYPE),
+        Some(&Value::from("panic"))
+    );
     assert_eq!(
         confirm.event_attribute(event::EXCEPTION, standard::EXCEPTION_TYPE),
         Some(&Value::from("panic"))
@@ -161,7 +202,10 @@ fn a_started_step_dropped_while_unwinding_records_a_panic() {
         panic!("smtp down");
     });
     let notify = telemetry.span(span::NOTIFY);
-    assert_eq!(notify.attribute(standard::ERROR_TYPE), Some(&Value::from("panic")));
+    assert_eq!(
+        notify.attribute(standard::ERROR_TYPE),
+        Some(&Value::from("panic"))
+    );
     assert!(matches!(notify.status, Status::Error { .. }));
 }
 
@@ -180,9 +224,17 @@ async fn async_steps_stay_current_across_awaits_and_spawns() {
         .await;
     let spans = telemetry.spans();
     let create = telemetry.span(span::CREATE);
-    let mut kids: Vec<&str> = children(&spans, &create).iter().map(|s| s.name.as_ref()).collect();
+    let mut kids: Vec<&str> = children(&spans, &create)
+        .iter()
+        .map(|s| s.name.as_ref())
+        .collect();
     kids.sort();
-    assert_eq!(kids, [span::CONFIRM, span::NOTIFY], "{}", booking_otel::testing::tree(&spans));
+    assert_eq!(
+        kids,
+        [span::CONFIRM, span::NOTIFY],
+        "{}",
+        booking_otel::testing::tree(&spans)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,8 +248,14 @@ async fn a_future_dropped_before_completion_is_recorded_as_cancelled() {
     assert!(timed_out.is_err());
     let payment = telemetry.span(span::PROCESS_PAYMENT);
     assert_eq!(payment.status, Status::error("cancelled"));
-    assert_eq!(payment.attribute(standard::ERROR_TYPE), Some(&Value::from("cancelled")));
-    assert_eq!(payment.attribute(attribute::BOOKING_OUTCOME), Some(&Value::from("cancelled")));
+    assert_eq!(
+        payment.attribute(standard::ERROR_TYPE),
+        Some(&Value::from("cancelled"))
+    );
+    assert_eq!(
+        payment.attribute(attribute::BOOKING_OUTCOME),
+        Some(&Value::from("cancelled"))
+    );
 }
 
 #[test]
@@ -205,7 +263,10 @@ fn rollback_steps_are_marked() {
     let telemetry = TestTelemetry::install();
     Step::new(span::ROLLBACK_RELEASE_LOCK).rollback().run(|| ());
     let release = telemetry.span(span::ROLLBACK_RELEASE_LOCK);
-    assert_eq!(release.attribute(attribute::BOOKING_ROLLBACK), Some(&Value::from(true)));
+    assert_eq!(
+        release.attribute(attribute::BOOKING_ROLLBACK),
+        Some(&Value::from(true))
+    );
 }
 
 #[test]
@@ -231,9 +292,15 @@ fn manual_finish_with_custom_outcome() {
     let telemetry = TestTelemetry::install();
     let step = Step::new(span::CHECK_AVAILABILITY).start();
     assert!(step.is_recording());
-    step.finish(Outcome::Rejected { rejection_type: "sold_out", reason: &"no rooms left" });
+    step.finish(Outcome::Rejected {
+        rejection_type: "sold_out",
+        reason: &"no rooms left",
+    });
     let check = telemetry.span(span::CHECK_AVAILABILITY);
-    assert_eq!(check.attribute(attribute::BOOKING_REJECTION_TYPE), Some(&Value::from("sold_out")));
+    assert_eq!(
+        check.attribute(attribute::BOOKING_REJECTION_TYPE),
+        Some(&Value::from("sold_out"))
+    );
 }
 
 #[test]
@@ -241,12 +308,18 @@ fn parallel_handles_do_not_see_each_other() {
     let a = std::thread::spawn(|| {
         let t = TestTelemetry::install();
         Step::new("booking.thread_a").run(|| ());
-        t.spans().iter().map(|s| s.name.to_string()).collect::<Vec<_>>()
+        t.spans()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect::<Vec<_>>()
     });
     let b = std::thread::spawn(|| {
         let t = TestTelemetry::install();
         Step::new("booking.thread_b").run(|| ());
-        t.spans().iter().map(|s| s.name.to_string()).collect::<Vec<_>>()
+        t.spans()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect::<Vec<_>>()
     });
     assert_eq!(a.join().unwrap(), ["booking.thread_a"]);
     assert_eq!(b.join().unwrap(), ["booking.thread_b"]);

@@ -16,14 +16,17 @@ fn install_subscriber(telemetry: &TestTelemetry) {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         let tracer = telemetry.tracer_provider().tracer("tracing");
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(tracer));
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
         tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
     });
 }
 
 fn parent_name(spans: &[opentelemetry_sdk::trace::SpanData], name: &str) -> String {
-    let child = spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no {name}:\n{}", tree(spans)));
+    let child = spans
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no {name}:\n{}", tree(spans)));
     spans
         .iter()
         .find(|s| s.span_context.span_id() == child.parent_span_id)
@@ -66,6 +69,12 @@ async fn async_tracing_span_outside_is_parent_and_inside_is_child() {
     .instrument(tracing::info_span!("axum.request"))
     .await;
     let spans = telemetry.spans();
-    assert_eq!(parent_name(&spans, "booking.process_payment"), "axum.request");
-    assert_eq!(parent_name(&spans, "reqwest.call"), "booking.process_payment");
+    assert_eq!(
+        parent_name(&spans, "booking.process_payment"),
+        "axum.request"
+    );
+    assert_eq!(
+        parent_name(&spans, "reqwest.call"),
+        "booking.process_payment"
+    );
 }

@@ -126,10 +126,7 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
             } else {
                 quote!(::core::matches!(self, #(#rejections)|*))
             };
-            (
-                quote!(match self { #(#error_type_arms)* }),
-                rejection_body,
-            )
+            (quote!(match self { #(#error_type_arms)* }), rejection_body)
         }
         Data::Struct(_) => {
             let value = container

@@ -424,15 +424,17 @@ pub mod attribute {
         attr_payment_card_last_four::*, attr_payment_currency::*, attr_payment_decline_reason::*,
         attr_payment_gateway_latency_ms::*, attr_payment_method::*, attr_payment_status::*,
         attr_payment_transaction_id::*, attr_property_id::*, attr_redaction_rule::*,
-        attr_rejection_reason::*, attr_rejection_type::*, attr_reservation_id::*,
-        attr_rollback::*, attr_rollback_step::*, attr_room_id::*, attr_source::*,
-        attr_status::*, attr_step::*, attr_user_id::*,
+        attr_rejection_reason::*, attr_rejection_type::*, attr_reservation_id::*, attr_rollback::*,
+        attr_rollback_step::*, attr_room_id::*, attr_source::*, attr_status::*, attr_step::*,
+        attr_user_id::*,
     };
 }
 
 /// Span event names.
 pub mod event {
-    pub use super::defs::{event_lock_contention::*, event_payment_declined::*, event_rejection::*};
+    pub use super::defs::{
+        event_lock_contention::*, event_payment_declined::*, event_rejection::*,
+    };
     /// The standard event name for a recorded error (OpenTelemetry exception convention).
     pub const EXCEPTION: &str = "exception";
 }
@@ -511,7 +513,10 @@ mod tests {
 
     #[test]
     fn rollback_spans_share_the_prefix() {
-        for c in ALL.iter().filter(|c| c.name.contains(".rollback.") && c.kind == ConventionKind::Span) {
+        for c in ALL
+            .iter()
+            .filter(|c| c.name.contains(".rollback.") && c.kind == ConventionKind::Span)
+        {
             assert!(c.name.starts_with(span::ROLLBACK_PREFIX));
         }
     }

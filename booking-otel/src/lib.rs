@@ -20,11 +20,13 @@ pub mod testing;
 mod value;
 
 pub use outcome::{Outcome, StepError, StepResult, Succeeds, short_type_name};
+#[cfg(feature = "sdk")]
+pub use redaction::RedactingSpanProcessor;
+pub use redaction::{
+    CardBrand, CardNumber, Cvv, Fingerprint, FingerprintKey, Pin, RedactionPolicy, Sensitive,
+};
 pub use step::{StartedStep, Step, StepFuture};
 pub use telemetry::Telemetry;
 pub use value::{StepAttributes, StepValue};
-#[cfg(feature = "sdk")]
-pub use redaction::RedactingSpanProcessor;
-pub use redaction::{CardBrand, CardNumber, Cvv, Fingerprint, FingerprintKey, Pin, RedactionPolicy, Sensitive};
 
 pub use booking_otel_macros::StepError;

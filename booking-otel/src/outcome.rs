@@ -235,7 +235,10 @@ mod tests {
         assert_eq!(r.outcome().as_str(), "error");
         match r.outcome() {
             Outcome::Failed { exception_type, .. } => {
-                assert!(exception_type.ends_with("outcome::tests::Plain"), "{exception_type}")
+                assert!(
+                    exception_type.ends_with("outcome::tests::Plain"),
+                    "{exception_type}"
+                )
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -94,7 +94,9 @@ pub enum SetupError {
         value: String,
     },
     /// `OTEL_PROPAGATORS` names an unsupported propagator.
-    #[error("unsupported propagator {0:?} in OTEL_PROPAGATORS; expected tracecontext, baggage or none")]
+    #[error(
+        "unsupported propagator {0:?} in OTEL_PROPAGATORS; expected tracecontext, baggage or none"
+    )]
     UnknownPropagator(String),
     /// OTLP export was asked for but the `otlp` feature is off.
     #[error("OTLP export requested ({0}) but booking-otel was built without the `otlp` feature")]
@@ -239,15 +241,16 @@ impl Setup {
             return Ok(TelemetryGuard::disabled());
         }
         let plan = self.plan(env)?;
-        plan.install(self)
+        plan.install(self, env)
     }
 
     /// Validates the configuration against `env` without installing anything.
     fn plan(&self, env: &Env) -> Result<Plan, SetupError> {
         let env_name = env.get("OTEL_SERVICE_NAME");
-        let name_in_attributes = env
-            .get("OTEL_RESOURCE_ATTRIBUTES")
-            .is_some_and(|a| a.split(',').any(|kv| kv.trim().starts_with("service.name=")));
+        let name_in_attributes = env.get("OTEL_RESOURCE_ATTRIBUTES").is_some_and(|a| {
+            a.split(',')
+                .any(|kv| kv.trim().starts_with("service.name="))
+        });
         if env_name.is_none() && !name_in_attributes && self.service_name.trim().is_empty() {
             return Err(SetupError::EmptyServiceName);
         }
@@ -261,13 +264,21 @@ impl Setup {
             }
             None => false,
         };
-        let endpoint_configured = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]
-            .iter()
-            .filter_map(|var| env.get(var).map(|v| (*var, v)))
-            .chain(self.otlp_endpoint.as_deref().map(|e| ("Setup::otlp_endpoint", e)))
-            .map(|(source_name, endpoint)| validate_endpoint(source_name, endpoint))
-            .collect::<Result<Vec<()>, _>>()?
-            .len()
+        let endpoint_configured = [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ]
+        .iter()
+        .filter_map(|var| env.get(var).map(|v| (*var, v)))
+        .chain(
+            self.otlp_endpoint
+                .as_deref()
+                .map(|e| ("Setup::otlp_endpoint", e)),
+        )
+        .map(|(source_name, endpoint)| validate_endpoint(source_name, endpoint))
+        .collect::<Result<Vec<()>, _>>()?
+        .len()
             > 0;
         let default_kind = if endpoint_configured && cfg!(feature = "otlp") {
             ExporterKind::Otlp
@@ -282,8 +293,12 @@ impl Setup {
             Some(v) => ExporterKind::parse("OTEL_METRICS_EXPORTER", v)?,
             None => self.metrics_exporter.unwrap_or(default_kind),
         };
-        if !cfg!(feature = "otlp") && (traces == ExporterKind::Otlp || metrics == ExporterKind::Otlp) {
-            return Err(SetupError::OtlpDisabled("traces or metrics exporter = otlp"));
+        if !cfg!(feature = "otlp")
+            && (traces == ExporterKind::Otlp || metrics == ExporterKind::Otlp)
+        {
+            return Err(SetupError::OtlpDisabled(
+                "traces or metrics exporter = otlp",
+            ));
         }
         let propagators = match env.get("OTEL_PROPAGATORS") {
             Some(list) => parse_propagators(list)?,
@@ -306,11 +321,16 @@ struct Env(Vec<(String, String)>);
 
 impl Env {
     fn read() -> Self {
-        Env(env::vars().filter(|(k, _)| k.starts_with("OTEL_")).collect())
+        Env(env::vars()
+            .filter(|(k, _)| k.starts_with("OTEL_"))
+            .collect())
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -361,7 +381,9 @@ fn validate_endpoint(source_name: &'static str, endpoint: &str) -> Result<(), Se
         .ok_or_else(|| invalid("expected a URL starting with http:// or https://"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (host, Some(port)),
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            (host, Some(port))
+        }
         _ => (authority, None),
     };
     if host.is_empty() || host.contains(char::is_whitespace) {
@@ -384,8 +406,8 @@ struct Plan {
 }
 
 impl Plan {
-    fn install(self, setup: Setup) -> Result<TelemetryGuard, SetupError> {
-        let resource = build_resource(&setup);
+    fn install(self, setup: Setup, env: &Env) -> Result<TelemetryGuard, SetupError> {
+        let resource = build_resource(&setup, env);
         #[cfg(feature = "otlp")]
         let runtime = if self.traces == ExporterKind::Otlp || self.metrics == ExporterKind::Otlp {
             Some(
@@ -405,7 +427,8 @@ impl Plan {
             match self.metrics {
                 ExporterKind::None => {}
                 ExporterKind::Console => {
-                    let mut reader = PeriodicReader::builder(opentelemetry_stdout::MetricExporter::default());
+                    let mut reader =
+                        PeriodicReader::builder(opentelemetry_stdout::MetricExporter::default());
                     if let Some(interval) = setup.metric_interval {
                         reader = reader.with_interval(interval);
                     }
@@ -415,11 +438,14 @@ impl Plan {
                 ExporterKind::Otlp => {
                     let _entered = runtime.as_ref().map(|rt| rt.enter());
                     let mut exporter = opentelemetry_otlp::MetricExporter::builder().with_tonic();
-                    if let (Some(endpoint), false) = (&setup.otlp_endpoint, self.endpoint_from_env) {
+                    if let (Some(endpoint), false) = (&setup.otlp_endpoint, self.endpoint_from_env)
+                    {
                         use opentelemetry_otlp::WithExportConfig;
                         exporter = exporter.with_endpoint(endpoint.clone());
                     }
-                    let exporter = exporter.build().map_err(|e| SetupError::Exporter(e.to_string()))?;
+                    let exporter = exporter
+                        .build()
+                        .map_err(|e| SetupError::Exporter(e.to_string()))?;
                     let mut reader = PeriodicReader::builder(exporter);
                     if let Some(interval) = setup.metric_interval {
                         reader = reader.with_interval(interval);
@@ -457,7 +483,9 @@ impl Plan {
                     use opentelemetry_otlp::WithExportConfig;
                     builder = builder.with_endpoint(endpoint.clone());
                 }
-                let exporter = builder.build().map_err(|e| SetupError::Exporter(e.to_string()))?;
+                let exporter = builder
+                    .build()
+                    .map_err(|e| SetupError::Exporter(e.to_string()))?;
                 tracer_builder.with_span_processor(span_pipeline(exporter, policy, Some(&meter)))
             }
             #[cfg(not(feature = "otlp"))]
@@ -467,15 +495,17 @@ impl Plan {
 
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
         opentelemetry::global::set_meter_provider(meter_provider.clone());
-        let propagators: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> = self
-            .propagators
-            .iter()
-            .map(|p| match p {
-                Propagator::TraceContext => Box::new(TraceContextPropagator::new()) as Box<_>,
-                Propagator::Baggage => Box::new(BaggagePropagator::new()) as Box<_>,
-            })
-            .collect();
-        opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
+        let propagators: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> =
+            self.propagators
+                .iter()
+                .map(|p| match p {
+                    Propagator::TraceContext => Box::new(TraceContextPropagator::new()) as Box<_>,
+                    Propagator::Baggage => Box::new(BaggagePropagator::new()) as Box<_>,
+                })
+                .collect();
+        opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(
+            propagators,
+        ));
         Telemetry::from_tracer_provider(&tracer_provider)
             .with_meter(&meter)
             .ok_on_success(setup.ok_on_success)
@@ -489,12 +519,15 @@ impl Plan {
     }
 }
 
-fn build_resource(setup: &Setup) -> Resource {
+fn build_resource(setup: &Setup, env: &Env) -> Resource {
     let policy = &setup.redaction;
     // Resource attributes are validated once, here, by the same guard as spans.
     let mut attributes: Vec<KeyValue> = Vec::new();
     if let Some(version) = &setup.service_version {
-        attributes.push(KeyValue::new(crate::conventions::standard::SERVICE_VERSION, version.clone()));
+        attributes.push(KeyValue::new(
+            crate::conventions::standard::SERVICE_VERSION,
+            version.clone(),
+        ));
     }
     if let Some(domain) = &setup.domain {
         attributes.push(KeyValue::new(resource::SERVICE_DOMAIN, domain.clone()));
@@ -503,17 +536,24 @@ fn build_resource(setup: &Setup) -> Resource {
     for kv in attributes.iter_mut() {
         policy.redact_value(kv.key.as_str(), &mut kv.value);
     }
-    // The builder's detectors read OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; the
-    // programmatic name goes first so that they win.
-    Resource::builder_empty()
+    // Precedence, lowest first: code, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME. The SDK's
+    // own service-name detector is not used: it would replace the name from code with
+    // `unknown_service` whenever OTEL_SERVICE_NAME is absent.
+    let mut builder = Resource::builder_empty()
         .with_service_name(setup.service_name.clone())
         .with_attributes(attributes)
         .with_detectors(&[
-            Box::new(opentelemetry_sdk::resource::EnvResourceDetector::new()),
-            Box::new(opentelemetry_sdk::resource::SdkProvidedResourceDetector),
             Box::new(opentelemetry_sdk::resource::TelemetryResourceDetector),
-        ])
-        .build()
+            Box::new(opentelemetry_sdk::resource::EnvResourceDetector::new()),
+        ]);
+    if let Some(name) = env
+        .get("OTEL_SERVICE_NAME")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        builder = builder.with_service_name(name.to_owned());
+    }
+    builder.build()
 }
 
 /// The production span pipeline: the redaction guard wrapping a batch processor over
@@ -523,7 +563,8 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     policy: RedactionPolicy,
     meter: Option<&opentelemetry::metrics::Meter>,
 ) -> RedactingSpanProcessor<BatchSpanProcessor> {
-    let processor = RedactingSpanProcessor::new(BatchSpanProcessor::builder(exporter).build(), policy);
+    let processor =
+        RedactingSpanProcessor::new(BatchSpanProcessor::builder(exporter).build(), policy);
     match meter {
         Some(meter) => processor.with_meter(meter),
         None => processor,
@@ -627,36 +668,56 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Env(pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
     }
 
     #[test]
     fn invalid_configuration_is_a_typed_error() {
         let s = Setup::new("booking-service");
-        assert!(matches!(Setup::new("  ").plan(&env(&[])), Err(SetupError::EmptyServiceName)));
+        assert!(matches!(
+            Setup::new("  ").plan(&env(&[])),
+            Err(SetupError::EmptyServiceName)
+        ));
         assert!(matches!(
             s.plan(&env(&[("OTEL_TRACES_SAMPLER", "sometimes")])),
             Err(SetupError::UnknownSampler(n)) if n == "sometimes"
         ));
         assert!(matches!(
-            s.plan(&env(&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "2")])),
+            s.plan(&env(&[
+                ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "2")
+            ])),
             Err(SetupError::InvalidSamplerArg(_))
         ));
         assert!(matches!(
-            s.clone().otlp_endpoint("otel-collector:4317").plan(&env(&[])),
-            Err(SetupError::InvalidEndpoint { source_name: "Setup::otlp_endpoint", .. })
+            s.clone()
+                .otlp_endpoint("otel-collector:4317")
+                .plan(&env(&[])),
+            Err(SetupError::InvalidEndpoint {
+                source_name: "Setup::otlp_endpoint",
+                ..
+            })
         ));
         assert!(matches!(
             s.plan(&env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://:4317")])),
             Err(SetupError::InvalidEndpoint { .. })
         ));
         assert!(matches!(
-            s.plan(&env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:99999")])),
+            s.plan(&env(&[(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://collector:99999"
+            )])),
             Err(SetupError::InvalidEndpoint { .. })
         ));
         assert!(matches!(
             s.plan(&env(&[("OTEL_TRACES_EXPORTER", "zipkin")])),
-            Err(SetupError::UnknownExporter { variable: "OTEL_TRACES_EXPORTER", .. })
+            Err(SetupError::UnknownExporter {
+                variable: "OTEL_TRACES_EXPORTER",
+                ..
+            })
         ));
         assert!(matches!(
             s.plan(&env(&[("OTEL_PROPAGATORS", "tracecontext,b3")])),
@@ -667,16 +728,30 @@ mod tests {
     #[test]
     fn environment_wins_over_code_and_defaults_are_sane() {
         let s = Setup::new("booking-service").traces_exporter(ExporterKind::Console);
-        let plan = s.plan(&env(&[("OTEL_TRACES_EXPORTER", "none"), ("OTEL_TRACES_SAMPLER", "always_off")])).unwrap();
+        let plan = s
+            .plan(&env(&[
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_TRACES_SAMPLER", "always_off"),
+            ]))
+            .unwrap();
         assert_eq!(plan.traces, ExporterKind::None);
         assert!(plan.sampler_from_env);
         let plan = Setup::new("x").plan(&env(&[])).unwrap();
         assert_eq!(plan.traces, ExporterKind::Console);
-        assert_eq!(plan.propagators, vec![Propagator::TraceContext, Propagator::Baggage]);
-        let plan = Setup::new("x").plan(&env(&[("OTEL_PROPAGATORS", "none")])).unwrap();
+        assert_eq!(
+            plan.propagators,
+            vec![Propagator::TraceContext, Propagator::Baggage]
+        );
+        let plan = Setup::new("x")
+            .plan(&env(&[("OTEL_PROPAGATORS", "none")]))
+            .unwrap();
         assert!(plan.propagators.is_empty());
         // The env name makes an empty programmatic one acceptable.
-        assert!(Setup::new("").plan(&env(&[("OTEL_SERVICE_NAME", "svc")])).is_ok());
+        assert!(
+            Setup::new("")
+                .plan(&env(&[("OTEL_SERVICE_NAME", "svc")]))
+                .is_ok()
+        );
         assert!(validate_endpoint("t", "https://collector.internal:4317/").is_ok());
         assert!(validate_endpoint("t", "http://[::1]:4317").is_ok());
     }
@@ -684,9 +759,36 @@ mod tests {
     #[cfg(feature = "otlp")]
     #[test]
     fn an_endpoint_selects_otlp() {
-        let plan = Setup::new("x").plan(&env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")])).unwrap();
+        let plan = Setup::new("x")
+            .plan(&env(&[(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://127.0.0.1:4317",
+            )]))
+            .unwrap();
         assert_eq!(plan.traces, ExporterKind::Otlp);
         assert!(plan.endpoint_from_env);
+    }
+
+    #[test]
+    fn service_name_precedence_is_code_then_resource_attributes_then_service_name() {
+        let name = |pairs: &[(&str, &str)]| {
+            let resource =
+                build_resource(&Setup::new("from-code").domain("reservations"), &env(pairs));
+            let get = |k: &'static str| {
+                resource
+                    .get(&opentelemetry::Key::from_static_str(k))
+                    .map(|v| v.to_string())
+            };
+            (get("service.name"), get("service.domain"))
+        };
+        assert_eq!(
+            name(&[]),
+            (Some("from-code".into()), Some("reservations".into()))
+        );
+        assert_eq!(
+            name(&[("OTEL_SERVICE_NAME", "from-env")]).0,
+            Some("from-env".into())
+        );
     }
 
     #[test]

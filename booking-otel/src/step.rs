@@ -554,14 +554,23 @@ impl Traced {
         match error_type {
             Some(error_type) => instruments.duration.record(
                 seconds,
-                &[step, outcome_kv.clone(), KeyValue::new(standard::ERROR_TYPE, error_type)],
+                &[
+                    step,
+                    outcome_kv.clone(),
+                    KeyValue::new(standard::ERROR_TYPE, error_type),
+                ],
             ),
-            None => instruments.duration.record(seconds, &[step, outcome_kv.clone()]),
+            None => instruments
+                .duration
+                .record(seconds, &[step, outcome_kv.clone()]),
         }
         if self.rollback {
             instruments.rollbacks.add(
                 1,
-                &[KeyValue::new(attribute::BOOKING_ROLLBACK_STEP, self.name), outcome_kv],
+                &[
+                    KeyValue::new(attribute::BOOKING_ROLLBACK_STEP, self.name),
+                    outcome_kv,
+                ],
             );
         }
     }
@@ -609,7 +618,9 @@ pin_project_lite::pin_project! {
 
 impl<F, C> std::fmt::Debug for StepFuture<F, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StepFuture").field("step", &self.step).finish_non_exhaustive()
+        f.debug_struct("StepFuture")
+            .field("step", &self.step)
+            .finish_non_exhaustive()
     }
 }
 
@@ -631,7 +642,9 @@ where
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
-                if let (Some(classify), Some(traced)) = (this.classify.take(), this.step.traced.take()) {
+                if let (Some(classify), Some(traced)) =
+                    (this.classify.take(), this.step.traced.take())
+                {
                     traced.finish(classify(&output));
                 }
                 Poll::Ready(output)

@@ -22,7 +22,8 @@ use std::sync::{Arc, RwLock};
 use opentelemetry::global::BoxedTracer;
 use opentelemetry::metrics::{Counter, Histogram, Meter};
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer, TracerProvider,
+    Span as _, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+    TracerProvider,
 };
 use opentelemetry::{Context, InstrumentationScope};
 

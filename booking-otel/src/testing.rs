@@ -175,7 +175,9 @@ pub struct TestTelemetry {
 
 impl std::fmt::Debug for TestTelemetry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestTelemetry").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("TestTelemetry")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -233,7 +235,9 @@ impl TestTelemetry {
         match (matching.next(), matching.next()) {
             (Some(span), None) => span.clone(),
             (None, _) => panic!("no span named {name:?}; captured:\n{}", tree(&spans)),
-            (Some(_), Some(_)) => panic!("several spans named {name:?}; captured:\n{}", tree(&spans)),
+            (Some(_), Some(_)) => {
+                panic!("several spans named {name:?}; captured:\n{}", tree(&spans))
+            }
         }
     }
 
@@ -249,17 +253,26 @@ impl TestTelemetry {
         let mut total = 0i64;
         self.for_each_metric(name, |data| match data {
             AggregatedMetrics::U64(MetricData::Sum(sum)) => {
-                for p in sum.data_points().filter(|p| has_all(p.attributes(), attributes)) {
+                for p in sum
+                    .data_points()
+                    .filter(|p| has_all(p.attributes(), attributes))
+                {
                     total += i64::try_from(p.value()).unwrap_or(i64::MAX);
                 }
             }
             AggregatedMetrics::I64(MetricData::Sum(sum)) => {
-                for p in sum.data_points().filter(|p| has_all(p.attributes(), attributes)) {
+                for p in sum
+                    .data_points()
+                    .filter(|p| has_all(p.attributes(), attributes))
+                {
                     total += p.value();
                 }
             }
             AggregatedMetrics::F64(MetricData::Sum(sum)) => {
-                for p in sum.data_points().filter(|p| has_all(p.attributes(), attributes)) {
+                for p in sum
+                    .data_points()
+                    .filter(|p| has_all(p.attributes(), attributes))
+                {
                     total += p.value() as i64;
                 }
             }
@@ -274,7 +287,10 @@ impl TestTelemetry {
         let mut found: Option<HistogramSnapshot> = None;
         self.for_each_metric(name, |data| {
             if let AggregatedMetrics::F64(MetricData::Histogram(h)) = data {
-                for p in h.data_points().filter(|p| has_all(p.attributes(), attributes)) {
+                for p in h
+                    .data_points()
+                    .filter(|p| has_all(p.attributes(), attributes))
+                {
                     let snap = found.get_or_insert_with(|| HistogramSnapshot {
                         count: 0,
                         sum: 0.0,
@@ -355,7 +371,8 @@ pub struct HistogramSnapshot {
 
 fn has_all<'a>(have: impl Iterator<Item = &'a KeyValue>, want: &[KeyValue]) -> bool {
     let have: Vec<&KeyValue> = have.collect();
-    want.iter().all(|w| have.iter().any(|h| h.key == w.key && h.value == w.value))
+    want.iter()
+        .all(|w| have.iter().any(|h| h.key == w.key && h.value == w.value))
 }
 
 /// Lookups on a captured span.
@@ -371,7 +388,10 @@ pub trait SpanDataExt {
 impl SpanDataExt for SpanData {
     fn attribute(&self, key: &str) -> Option<&Value> {
         let key = Key::from(key.to_owned());
-        self.attributes.iter().find(|kv| kv.key == key).map(|kv| &kv.value)
+        self.attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .map(|kv| &kv.value)
     }
 
     fn event(&self, name: &str) -> Option<&opentelemetry::trace::Event> {
@@ -430,7 +450,11 @@ fn write_tree(spans: &[SpanData], span: &SpanData, depth: usize, out: &mut Strin
         span.name,
         span.status,
         attributes.join(", "),
-        if events.is_empty() { String::new() } else { format!(" events: {}", events.join(", ")) },
+        if events.is_empty() {
+            String::new()
+        } else {
+            format!(" events: {}", events.join(", "))
+        },
         indent = depth * 2
     );
     let mut kids = children(spans, span);

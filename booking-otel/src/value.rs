@@ -125,7 +125,9 @@ pub trait NotString {}
 macro_rules! not_string {
     ($($t:ty),*) => {$( impl NotString for $t {} )*};
 }
-not_string!(i8, i16, i32, i64, u8, u16, u32, u64, usize, isize, u128, i128, f32, f64, bool);
+not_string!(
+    i8, i16, i32, i64, u8, u16, u32, u64, usize, isize, u128, i128, f32, f64, bool
+);
 
 /// Collects a step's attributes; handed to the closure given to
 /// [`Step::attributes`](crate::Step::attributes), which runs only when the span is
@@ -188,7 +190,10 @@ mod tests {
     fn integers_floats_bools_and_strings_convert() {
         assert_eq!(3_u8.into_step_value(), Value::I64(3));
         assert_eq!((-3_i32).into_step_value(), Value::I64(-3));
-        assert_eq!(u64::MAX.into_step_value(), Value::String(u64::MAX.to_string().into()));
+        assert_eq!(
+            u64::MAX.into_step_value(),
+            Value::String(u64::MAX.to_string().into())
+        );
         assert_eq!(1.5_f32.into_step_value(), Value::F64(1.5));
         assert_eq!(true.into_step_value(), Value::Bool(true));
         assert_eq!("web".into_step_value(), Value::String("web".into()));

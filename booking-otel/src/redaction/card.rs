@@ -323,7 +323,11 @@ mod tests {
     #[test]
     fn card_number_is_masked_everywhere() {
         let card = CardNumber::parse("5555-5555-5555-4444").unwrap();
-        for shown in [format!("{card}"), format!("{card:?}"), format!("{:?}", card.clone().into_step_value())] {
+        for shown in [
+            format!("{card}"),
+            format!("{card:?}"),
+            format!("{:?}", card.clone().into_step_value()),
+        ] {
             assert!(!shown.contains("555555"), "{shown}");
             assert!(shown.contains("4444"), "{shown}");
             assert!(shown.contains("mastercard"), "{shown}");

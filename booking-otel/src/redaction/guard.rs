@@ -103,7 +103,10 @@ impl<P: SpanProcessor> SpanProcessor for RedactingSpanProcessor<P> {
     fn on_end(&self, mut span: SpanData) {
         match &self.redactions {
             Some(counter) => self.policy.redact_span(&mut span, &mut |rule| {
-                counter.add(1, &[KeyValue::new(attribute::REDACTION_RULE, rule.as_str())]);
+                counter.add(
+                    1,
+                    &[KeyValue::new(attribute::REDACTION_RULE, rule.as_str())],
+                );
             }),
             None => self.policy.redact_span(&mut span, &mut |_| {}),
         }

@@ -152,7 +152,10 @@ impl RedactionPolicy {
     /// });
     /// assert_eq!(policy.redact_str("PNR:K7Q2ZP").unwrap(), "PNR:[REDACTED]");
     /// ```
-    pub fn value_rule(mut self, rule: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub fn value_rule(
+        mut self,
+        rule: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         self.value_rules.push(Arc::new(rule));
         self
     }
@@ -308,7 +311,11 @@ fn contains_word(segment: &[u8], word: &[u8]) -> bool {
         return false;
     }
     let same = |a: u8, b: u8| {
-        let a = if a == b'-' { b'_' } else { a.to_ascii_lowercase() };
+        let a = if a == b'-' {
+            b'_'
+        } else {
+            a.to_ascii_lowercase()
+        };
         a == b
     };
     let is_sep = |b: u8| b == b'_' || b == b'-';
@@ -316,7 +323,10 @@ fn contains_word(segment: &[u8], word: &[u8]) -> bool {
         let end = start + word.len();
         (start == 0 || is_sep(segment[start - 1]))
             && (end == segment.len() || is_sep(segment[end]))
-            && segment[start..end].iter().zip(word).all(|(a, b)| same(*a, *b))
+            && segment[start..end]
+                .iter()
+                .zip(word)
+                .all(|(a, b)| same(*a, *b))
     })
 }
 
@@ -412,7 +422,11 @@ pub(crate) fn mask_card_numbers(text: &str) -> Option<String> {
     }
     let mut out = String::with_capacity(text.len());
     for (idx, ch) in text.char_indices() {
-        out.push(if mask.get(idx).copied().unwrap_or(false) { '*' } else { ch });
+        out.push(if mask.get(idx).copied().unwrap_or(false) {
+            '*'
+        } else {
+            ch
+        });
     }
     Some(out)
 }
@@ -476,9 +490,9 @@ pub(crate) fn mask_emails(text: &str) -> Option<String> {
             end += 1;
         }
         let domain = &text[at + 1..end];
-        let has_tld = domain
-            .rsplit_once('.')
-            .is_some_and(|(host, tld)| !host.is_empty() && tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
+        let has_tld = domain.rsplit_once('.').is_some_and(|(host, tld)| {
+            !host.is_empty() && tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic())
+        });
         let local = &text[start..at];
         if start < at && has_tld && local != "***" {
             ranges.push((start, at));
@@ -504,7 +518,10 @@ mod tests {
 
     #[test]
     fn masks_separated_and_bare_pans() {
-        assert_eq!(mask_card_numbers("4111111111111111").unwrap(), "************1111");
+        assert_eq!(
+            mask_card_numbers("4111111111111111").unwrap(),
+            "************1111"
+        );
         assert_eq!(
             mask_card_numbers("card 4111 1111 1111 1111 ok").unwrap(),
             "card **** **** **** 1111 ok"
@@ -513,7 +530,10 @@ mod tests {
             mask_card_numbers("{\"pan\":\"5555-5555-5555-4444\"}").unwrap(),
             "{\"pan\":\"****-****-****-4444\"}"
         );
-        assert_eq!(mask_card_numbers("amex 378282246310005").unwrap(), "amex ***********0005");
+        assert_eq!(
+            mask_card_numbers("amex 378282246310005").unwrap(),
+            "amex ***********0005"
+        );
     }
 
     #[test]
@@ -560,16 +580,41 @@ mod tests {
     fn denied_keys_match_segments_in_any_case_and_namespace() {
         let policy = RedactionPolicy::default();
         for key in [
-            "cvv", "payment.CVV", "card.cvc", "cvv2", "payment.cid", "csc", "security_code",
-            "payment.security-code", "pin", "pin_block", "track1", "track2", "card_number",
-            "payment.card_number", "pan", "user.password", "db_password", "client_secret",
-            "secret", "token", "payment.token", "http.auth_token", "x.access-token",
+            "cvv",
+            "payment.CVV",
+            "card.cvc",
+            "cvv2",
+            "payment.cid",
+            "csc",
+            "security_code",
+            "payment.security-code",
+            "pin",
+            "pin_block",
+            "track1",
+            "track2",
+            "card_number",
+            "payment.card_number",
+            "pan",
+            "user.password",
+            "db_password",
+            "client_secret",
+            "secret",
+            "token",
+            "payment.token",
+            "http.auth_token",
+            "x.access-token",
         ] {
             assert!(policy.is_denied_key(key), "{key} should be denied");
         }
         for key in [
-            "payment.card_last_four", "booking.reservation_id", "shipping", "company",
-            "booking.lock_ttl_ms", "payment.transaction_id", "spinner", "tokens_used",
+            "payment.card_last_four",
+            "booking.reservation_id",
+            "shipping",
+            "company",
+            "booking.lock_ttl_ms",
+            "payment.transaction_id",
+            "spinner",
+            "tokens_used",
         ] {
             assert!(!policy.is_denied_key(key), "{key} should be allowed");
         }
@@ -600,7 +645,9 @@ mod tests {
     fn emails_are_masked_unless_disabled() {
         let policy = RedactionPolicy::default();
         assert_eq!(
-            policy.redact_str("guest ada.l@example.co.uk booked").unwrap(),
+            policy
+                .redact_str("guest ada.l@example.co.uk booked")
+                .unwrap(),
             "guest ***@example.co.uk booked"
         );
         assert_eq!(policy.redact_str("user@localhost"), None);

@@ -165,8 +165,14 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused() {
-        assert_eq!(FingerprintKey::new(b"short").unwrap_err(), FingerprintKeyError(5));
-        assert_eq!(format!("{:?}", FingerprintKey::new([1u8; 16]).unwrap()), "FingerprintKey(***)");
+        assert_eq!(
+            FingerprintKey::new(b"short").unwrap_err(),
+            FingerprintKeyError(5)
+        );
+        assert_eq!(
+            format!("{:?}", FingerprintKey::new([1u8; 16]).unwrap()),
+            "FingerprintKey(***)"
+        );
     }
 
     #[test]
