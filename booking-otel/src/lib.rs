@@ -6,13 +6,13 @@
 pub mod conventions;
 pub mod events;
 pub mod metrics;
-mod outcome;
+pub mod outcome;
 pub mod propagation;
 pub mod redaction;
 #[cfg(feature = "sdk")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
 pub mod setup;
-mod step;
+pub mod step;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

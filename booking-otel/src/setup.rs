@@ -264,22 +264,23 @@ impl Setup {
             }
             None => false,
         };
-        let endpoint_configured = [
+        let mut endpoint_configured = false;
+        let endpoint_vars = [
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        ]
-        .iter()
-        .filter_map(|var| env.get(var).map(|v| (*var, v)))
-        .chain(
-            self.otlp_endpoint
-                .as_deref()
-                .map(|e| ("Setup::otlp_endpoint", e)),
-        )
-        .map(|(source_name, endpoint)| validate_endpoint(source_name, endpoint))
-        .collect::<Result<Vec<()>, _>>()?
-        .len()
-            > 0;
+        ];
+        let from_env = endpoint_vars
+            .iter()
+            .filter_map(|var| env.get(var).map(|v| (*var, v)));
+        let from_code = self
+            .otlp_endpoint
+            .as_deref()
+            .map(|e| ("Setup::otlp_endpoint", e));
+        for (source_name, endpoint) in from_env.chain(from_code) {
+            validate_endpoint(source_name, endpoint)?;
+            endpoint_configured = true;
+        }
         let default_kind = if endpoint_configured && cfg!(feature = "otlp") {
             ExporterKind::Otlp
         } else {
@@ -389,10 +390,10 @@ fn validate_endpoint(source_name: &'static str, endpoint: &str) -> Result<(), Se
     if host.is_empty() || host.contains(char::is_whitespace) {
         return Err(invalid("missing host"));
     }
-    if let Some(port) = port {
-        if port.parse::<u16>().is_err() {
-            return Err(invalid("the port is not a number from 0 to 65535"));
-        }
+    if let Some(port) = port
+        && port.parse::<u16>().is_err()
+    {
+        return Err(invalid("the port is not a number from 0 to 65535"));
     }
     Ok(())
 }
@@ -646,14 +647,12 @@ impl TelemetryGuard {
 /// Runs blocking telemetry work on a fresh thread and waits for it, so that blocking
 /// never happens on a runtime's worker (where the exporter may need that very thread).
 fn off_runtime(work: impl FnOnce() + Send + 'static) {
-    match std::thread::Builder::new()
+    // With no thread to spare, skip the flush rather than risk a deadlock.
+    if let Ok(handle) = std::thread::Builder::new()
         .name("booking-otel-shutdown".into())
         .spawn(work)
     {
-        Ok(handle) => {
-            let _ = handle.join();
-        }
-        Err(_) => {} // No thread to spare: skip the flush rather than risk a deadlock.
+        let _ = handle.join();
     }
 }
 

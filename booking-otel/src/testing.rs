@@ -198,8 +198,7 @@ impl TestTelemetry {
         &self.telemetry
     }
 
-    /// This handle's meter, to build your own instruments or
-    /// [`BookingMetrics`](crate::metrics::BookingMetrics) against.
+    /// This handle's meter, to build your own instruments against.
     pub fn meter(&self) -> &Meter {
         &self.meter
     }

@@ -87,10 +87,10 @@ impl RedactionPolicy {
                 self.redact_value_with(kv.key.as_str(), &mut kv.value, report);
             }
         }
-        if let opentelemetry::trace::Status::Error { description } = &mut span.status {
-            if let Some(masked) = self.redact_str_with(description, report) {
-                *description = masked.into();
-            }
+        if let opentelemetry::trace::Status::Error { description } = &mut span.status
+            && let Some(masked) = self.redact_str_with(description, report)
+        {
+            *description = masked.into();
         }
     }
 }

@@ -198,11 +198,11 @@ impl RedactionPolicy {
             report(RedactionRule::CardNumber);
             current = Cow::Owned(masked);
         }
-        if self.mask_emails {
-            if let Some(masked) = mask_emails(&current) {
-                report(RedactionRule::Email);
-                current = Cow::Owned(masked);
-            }
+        if self.mask_emails
+            && let Some(masked) = mask_emails(&current)
+        {
+            report(RedactionRule::Email);
+            current = Cow::Owned(masked);
         }
         for rule in &self.value_rules {
             if let Some(masked) = rule(&current) {
@@ -273,31 +273,23 @@ impl RedactionPolicy {
                 }
                 changed
             }
-            Value::Array(Array::I64(items)) => {
-                if items.iter().any(|i| mask_integer(*i).is_some()) {
-                    report(RedactionRule::CardNumber);
-                    let masked: Vec<StringValue> = items
-                        .iter()
-                        .map(|i| mask_integer(*i).unwrap_or_else(|| i.to_string()).into())
-                        .collect();
-                    *value = Value::Array(Array::String(masked));
-                    true
-                } else {
-                    false
-                }
+            Value::Array(Array::I64(items)) if items.iter().any(|i| mask_integer(*i).is_some()) => {
+                report(RedactionRule::CardNumber);
+                let masked: Vec<StringValue> = items
+                    .iter()
+                    .map(|i| mask_integer(*i).unwrap_or_else(|| i.to_string()).into())
+                    .collect();
+                *value = Value::Array(Array::String(masked));
+                true
             }
-            Value::Array(Array::F64(items)) => {
-                if items.iter().any(|f| mask_float(*f).is_some()) {
-                    report(RedactionRule::CardNumber);
-                    let masked: Vec<StringValue> = items
-                        .iter()
-                        .map(|f| mask_float(*f).unwrap_or_else(|| f.to_string()).into())
-                        .collect();
-                    *value = Value::Array(Array::String(masked));
-                    true
-                } else {
-                    false
-                }
+            Value::Array(Array::F64(items)) if items.iter().any(|f| mask_float(*f).is_some()) => {
+                report(RedactionRule::CardNumber);
+                let masked: Vec<StringValue> = items
+                    .iter()
+                    .map(|f| mask_float(*f).unwrap_or_else(|| f.to_string()).into())
+                    .collect();
+                *value = Value::Array(Array::String(masked));
+                true
             }
             _ => false,
         }
@@ -370,11 +362,10 @@ fn brand_issues_length(digits: &[u8]) -> bool {
 
 fn looks_like_timestamp(run: &[u8], has_separators: bool) -> bool {
     !has_separators
-        && match (run.len(), run.first()) {
-            (13 | 16 | 19, Some(b'1')) => true,
-            (19, Some(b'2')) => true,
-            _ => false,
-        }
+        && matches!(
+            (run.len(), run.first()),
+            (13 | 16 | 19, Some(b'1')) | (19, Some(b'2'))
+        )
 }
 
 /// Masks every card number in `text`; `None` when there is none.
