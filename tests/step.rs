@@ -324,3 +324,75 @@ fn parallel_handles_do_not_see_each_other() {
     assert_eq!(a.join().unwrap(), ["booking.thread_a"]);
     assert_eq!(b.join().unwrap(), ["booking.thread_b"]);
 }
+
+#[test]
+fn step_duration_is_recorded_per_outcome_through_the_test_kit() {
+    use booking_otel::conventions::metric;
+    use opentelemetry::KeyValue;
+    let telemetry = TestTelemetry::install();
+    charge("ok").unwrap();
+    charge("ok").unwrap();
+    let _ = charge("declined");
+    let _ = charge("down");
+    Step::new(span::ROLLBACK_REFUND_PAYMENT)
+        .rollback()
+        .run(|| ());
+
+    let step = KeyValue::new(attribute::BOOKING_STEP, span::PROCESS_PAYMENT);
+    let ok = telemetry
+        .histogram(
+            metric::BOOKING_STEP_DURATION,
+            &[
+                step.clone(),
+                KeyValue::new(attribute::BOOKING_OUTCOME, "ok"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(ok.count, 2);
+    assert_eq!(ok.bounds, booking_otel::metrics::DURATION_BUCKETS_SECONDS);
+    assert_eq!(
+        ok.bucket_counts[0], 2,
+        "sub-5 ms steps land in the first bucket"
+    );
+    assert_eq!(
+        telemetry.histogram_count(
+            metric::BOOKING_STEP_DURATION,
+            &[
+                step.clone(),
+                KeyValue::new(attribute::BOOKING_OUTCOME, "rejected"),
+                KeyValue::new(standard::ERROR_TYPE, "declined")
+            ]
+        ),
+        1
+    );
+    assert_eq!(
+        telemetry.histogram_count(
+            metric::BOOKING_STEP_DURATION,
+            &[
+                step,
+                KeyValue::new(attribute::BOOKING_OUTCOME, "error"),
+                KeyValue::new(standard::ERROR_TYPE, "gateway_unavailable")
+            ]
+        ),
+        1
+    );
+    assert_eq!(
+        telemetry.counter_sum(
+            metric::BOOKING_ROLLBACKS,
+            &[KeyValue::new(
+                attribute::BOOKING_ROLLBACK_STEP,
+                span::ROLLBACK_REFUND_PAYMENT
+            )]
+        ),
+        1
+    );
+    // Success points carry no error.type.
+    for set in telemetry.metric_attribute_sets(metric::BOOKING_STEP_DURATION) {
+        let outcome = set
+            .iter()
+            .find(|kv| kv.key.as_str() == attribute::BOOKING_OUTCOME)
+            .unwrap();
+        let has_error_type = set.iter().any(|kv| kv.key.as_str() == standard::ERROR_TYPE);
+        assert_eq!(has_error_type, outcome.value.as_str() != "ok", "{set:?}");
+    }
+}
