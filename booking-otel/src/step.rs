@@ -155,14 +155,19 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
     /// as cancelled (or as a panic while unwinding).
     #[inline]
     pub fn start(self) -> StartedStep {
-        let telemetry = match self.telemetry {
-            Some(t) => t.clone(),
-            None => match telemetry::current() {
-                Some(t) => t,
-                None => return StartedStep { traced: None },
-            },
-        };
-        self.start_traced(telemetry)
+        match self.resolve_telemetry() {
+            Some(telemetry) => self.start_traced(telemetry),
+            None => StartedStep { traced: None },
+        }
+    }
+
+    /// The explicit telemetry, else the installed default; `None` when nothing traces.
+    #[inline]
+    fn resolve_telemetry(&self) -> Option<Telemetry> {
+        match self.telemetry {
+            Some(t) => Some(t.clone()),
+            None => telemetry::current(),
+        }
     }
 
     #[inline(never)]
@@ -253,14 +258,10 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
         B: FnOnce() -> R,
         C: for<'r> FnOnce(&'r R) -> Outcome<'r>,
     {
-        let telemetry = match self.telemetry {
-            Some(t) => t.clone(),
-            None => match telemetry::current() {
-                Some(t) => t,
-                None => return body(),
-            },
-        };
-        run_traced(self.start_traced(telemetry), body, classify)
+        match self.resolve_telemetry() {
+            Some(telemetry) => run_traced(self.start_traced(telemetry), body, classify),
+            None => body(),
+        }
     }
 
     /// Wraps `future` in the step: the step's context is current during every poll, and

@@ -273,24 +273,22 @@ impl RedactionPolicy {
                 }
                 changed
             }
-            Value::Array(Array::I64(items)) if items.iter().any(|i| mask_integer(*i).is_some()) => {
-                report(RedactionRule::CardNumber);
-                let masked: Vec<StringValue> = items
-                    .iter()
-                    .map(|i| mask_integer(*i).unwrap_or_else(|| i.to_string()).into())
-                    .collect();
-                *value = Value::Array(Array::String(masked));
-                true
-            }
-            Value::Array(Array::F64(items)) if items.iter().any(|f| mask_float(*f).is_some()) => {
-                report(RedactionRule::CardNumber);
-                let masked: Vec<StringValue> = items
-                    .iter()
-                    .map(|f| mask_float(*f).unwrap_or_else(|| f.to_string()).into())
-                    .collect();
-                *value = Value::Array(Array::String(masked));
-                true
-            }
+            Value::Array(Array::I64(items)) => match mask_each(items, |i| mask_integer(*i)) {
+                Some(masked) => {
+                    report(RedactionRule::CardNumber);
+                    *value = Value::Array(Array::String(masked));
+                    true
+                }
+                None => false,
+            },
+            Value::Array(Array::F64(items)) => match mask_each(items, |f| mask_float(*f)) {
+                Some(masked) => {
+                    report(RedactionRule::CardNumber);
+                    *value = Value::Array(Array::String(masked));
+                    true
+                }
+                None => false,
+            },
             _ => false,
         }
     }
@@ -324,6 +322,23 @@ fn contains_word(segment: &[u8], word: &[u8]) -> bool {
 
 fn normalize(s: &str) -> String {
     s.trim().to_ascii_lowercase().replace('-', "_")
+}
+
+/// Masks a numeric array: `None` when no item carries a card number, else every item as
+/// a string (masked or as it was), since an attribute array has one type.
+fn mask_each<T: ToString>(
+    items: &[T],
+    mask: impl Fn(&T) -> Option<String>,
+) -> Option<Vec<StringValue>> {
+    if !items.iter().any(|item| mask(item).is_some()) {
+        return None;
+    }
+    Some(
+        items
+            .iter()
+            .map(|item| mask(item).unwrap_or_else(|| item.to_string()).into())
+            .collect(),
+    )
 }
 
 fn mask_integer(i: i64) -> Option<String> {
