@@ -310,8 +310,10 @@ impl Setup {
             metrics,
             propagators,
             sampler_from_env,
-            endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            traces_endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
                 || env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
+            metrics_endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+                || env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some(),
         })
     }
 }
@@ -403,7 +405,10 @@ struct Plan {
     metrics: ExporterKind,
     propagators: Vec<Propagator>,
     sampler_from_env: bool,
-    endpoint_from_env: bool,
+    /// An endpoint variable applies to traces: the one from code must not override it.
+    traces_endpoint_from_env: bool,
+    /// Likewise for metrics.
+    metrics_endpoint_from_env: bool,
 }
 
 impl Plan {
@@ -439,7 +444,8 @@ impl Plan {
                 ExporterKind::Otlp => {
                     let _entered = runtime.as_ref().map(|rt| rt.enter());
                     let mut exporter = opentelemetry_otlp::MetricExporter::builder().with_tonic();
-                    if let (Some(endpoint), false) = (&setup.otlp_endpoint, self.endpoint_from_env)
+                    if let (Some(endpoint), false) =
+                        (&setup.otlp_endpoint, self.metrics_endpoint_from_env)
                     {
                         use opentelemetry_otlp::WithExportConfig;
                         exporter = exporter.with_endpoint(endpoint.clone());
@@ -480,7 +486,9 @@ impl Plan {
             ExporterKind::Otlp => {
                 let _entered = runtime.as_ref().map(|rt| rt.enter());
                 let mut builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
-                if let (Some(endpoint), false) = (&setup.otlp_endpoint, self.endpoint_from_env) {
+                if let (Some(endpoint), false) =
+                    (&setup.otlp_endpoint, self.traces_endpoint_from_env)
+                {
                     use opentelemetry_otlp::WithExportConfig;
                     builder = builder.with_endpoint(endpoint.clone());
                 }
@@ -765,7 +773,19 @@ mod tests {
             )]))
             .unwrap();
         assert_eq!(plan.traces, ExporterKind::Otlp);
-        assert!(plan.endpoint_from_env);
+        assert!(plan.traces_endpoint_from_env && plan.metrics_endpoint_from_env);
+        let plan = Setup::new("x")
+            .otlp_endpoint("http://127.0.0.1:4317")
+            .plan(&env(&[(
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "http://127.0.0.1:4318",
+            )]))
+            .unwrap();
+        assert!(
+            plan.metrics_endpoint_from_env,
+            "the metrics variable wins over code"
+        );
+        assert!(!plan.traces_endpoint_from_env);
     }
 
     #[test]
