@@ -433,12 +433,10 @@ impl Plan {
             match self.metrics {
                 ExporterKind::None => {}
                 ExporterKind::Console => {
-                    let mut reader =
-                        PeriodicReader::builder(opentelemetry_stdout::MetricExporter::default());
-                    if let Some(interval) = setup.metric_interval {
-                        reader = reader.with_interval(interval);
-                    }
-                    builder = builder.with_reader(reader.build());
+                    builder = builder.with_reader(periodic_reader(
+                        opentelemetry_stdout::MetricExporter::default(),
+                        setup.metric_interval,
+                    ));
                 }
                 #[cfg(feature = "otlp")]
                 ExporterKind::Otlp => {
@@ -453,11 +451,7 @@ impl Plan {
                     let exporter = exporter
                         .build()
                         .map_err(|e| SetupError::Exporter(e.to_string()))?;
-                    let mut reader = PeriodicReader::builder(exporter);
-                    if let Some(interval) = setup.metric_interval {
-                        reader = reader.with_interval(interval);
-                    }
-                    builder = builder.with_reader(reader.build());
+                    builder = builder.with_reader(periodic_reader(exporter, setup.metric_interval));
                 }
                 #[cfg(not(feature = "otlp"))]
                 ExporterKind::Otlp => return Err(SetupError::OtlpDisabled("metrics")),
@@ -563,6 +557,20 @@ fn build_resource(setup: &Setup, env: &Env) -> Resource {
         builder = builder.with_service_name(name.to_owned());
     }
     builder.build()
+}
+
+/// A periodic metric reader; without an interval from code the SDK's default (or
+/// `OTEL_METRIC_EXPORT_INTERVAL`) applies.
+fn periodic_reader<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
+    exporter: E,
+    interval: Option<Duration>,
+) -> PeriodicReader<E> {
+    let reader = PeriodicReader::builder(exporter);
+    match interval {
+        Some(interval) => reader.with_interval(interval),
+        None => reader,
+    }
+    .build()
 }
 
 /// The production span pipeline: the redaction guard wrapping a batch processor over
