@@ -5,8 +5,8 @@
 
 use std::sync::OnceLock;
 
-use booking_otel::Step;
 use booking_otel::testing::{TestTelemetry, tree};
+use booking_otel::{Step, booking_step};
 use opentelemetry::trace::TracerProvider as _;
 use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
@@ -77,4 +77,24 @@ async fn async_tracing_span_outside_is_parent_and_inside_is_child() {
         parent_name(&spans, "reqwest.call"),
         "booking.process_payment"
     );
+}
+
+#[booking_step]
+async fn confirm() -> Result<(), std::io::Error> {
+    tokio::task::yield_now().await;
+    tracing::info_span!("smtp.send").in_scope(|| ());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_step_nests_under_a_tracing_span_and_over_one() {
+    let telemetry = TestTelemetry::install();
+    install_subscriber(&telemetry);
+    confirm()
+        .instrument(tracing::info_span!("axum.request"))
+        .await
+        .unwrap();
+    let spans = telemetry.spans();
+    assert_eq!(parent_name(&spans, "booking.confirm"), "axum.request");
+    assert_eq!(parent_name(&spans, "smtp.send"), "booking.confirm");
 }

@@ -4,8 +4,11 @@
 
 extern crate proc_macro;
 
+mod attr;
 mod case;
+mod expand;
 mod step_error;
+mod valid;
 
 use proc_macro::TokenStream;
 
@@ -20,4 +23,24 @@ pub fn derive_step_error(input: TokenStream) -> TokenStream {
     step_error::derive(input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+// Documented on the re-export, `booking_otel::booking_step`
+// (booking-otel/src/booking_step.md), where its examples run as doctests.
+//
+// Stages: `attr` parses the options, `valid` checks them against the item, `expand`
+// generates the code. On any error the function is still emitted unchanged next to the
+// errors, so one typo does not bury the file in unrelated errors.
+#[proc_macro_attribute]
+pub fn booking_step(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    let checked =
+        syn::parse::<attr::Args>(args).and_then(|args| valid::validate(args, item.clone()));
+    match checked {
+        Ok(step) => expand::expand(step).into(),
+        Err(errors) => {
+            let errors = errors.into_compile_error();
+            quote::quote!(#item #errors).into()
+        }
+    }
 }

@@ -19,6 +19,10 @@ pub mod telemetry;
 pub mod testing;
 mod value;
 
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
+
 pub use outcome::{Outcome, StepError, StepResult, Succeeds, short_type_name};
 #[cfg(feature = "sdk")]
 pub use redaction::RedactingSpanProcessor;
@@ -30,3 +34,5 @@ pub use telemetry::Telemetry;
 pub use value::{StepAttributes, StepValue};
 
 pub use booking_otel_macros::StepError;
+#[doc = include_str!("booking_step.md")]
+pub use booking_otel_macros::booking_step;

@@ -258,10 +258,7 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
         B: FnOnce() -> R,
         C: for<'r> FnOnce(&'r R) -> Outcome<'r>,
     {
-        match self.resolve_telemetry() {
-            Some(telemetry) => run_traced(self.start_traced(telemetry), body, classify),
-            None => body(),
-        }
+        run_started(self.start(), body, classify)
     }
 
     /// Wraps `future` in the step: the step's context is current during every poll, and
@@ -293,11 +290,40 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
         F: Future,
         C: for<'r> FnOnce(&'r F::Output) -> Outcome<'r>,
     {
-        StepFuture {
-            inner: future,
-            step: self.start(),
-            classify: Some(classify),
-        }
+        instrument_started(self.start(), future, classify)
+    }
+}
+
+/// Runs `body` inside an already started step; shared by [`Step::run_classified`] and
+/// `#[booking_step]`, so both cost the same.
+#[inline]
+pub(crate) fn run_started<R, B, C>(step: StartedStep, body: B, classify: C) -> R
+where
+    B: FnOnce() -> R,
+    C: for<'r> FnOnce(&'r R) -> Outcome<'r>,
+{
+    if step.traced.is_none() {
+        return body();
+    }
+    run_traced(step, body, classify)
+}
+
+/// Wraps `future` in an already started step; shared by [`Step::instrument_classified`]
+/// and `#[booking_step]`.
+#[inline]
+pub(crate) fn instrument_started<F, C>(
+    step: StartedStep,
+    future: F,
+    classify: C,
+) -> StepFuture<F, C>
+where
+    F: Future,
+    C: for<'r> FnOnce(&'r F::Output) -> Outcome<'r>,
+{
+    StepFuture {
+        inner: future,
+        step,
+        classify: Some(classify),
     }
 }
 

@@ -88,13 +88,6 @@ impl StepValue for String {
     }
 }
 
-impl StepValue for &String {
-    #[inline]
-    fn into_step_value(self) -> Value {
-        Value::String(StringValue::from(self.clone()))
-    }
-}
-
 impl StepValue for std::borrow::Cow<'static, str> {
     #[inline]
     fn into_step_value(self) -> Value {
@@ -109,25 +102,85 @@ impl StepValue for Value {
     }
 }
 
-impl<T: StepValue + Copy> StepValue for &T
-where
-    T: NotString,
-{
+/// A reference records what the value it points to records (`&u32`, `&String`,
+/// `&CardNumber`, `&&'static str`). `#[booking_step(fields(..))]` records its
+/// expressions by reference, so a field never moves out of an argument.
+impl<T: RecordByRef + ?Sized> StepValue for &T {
     #[inline]
     fn into_step_value(self) -> Value {
-        (*self).into_step_value()
+        self.to_step_value()
     }
 }
 
-/// Copyable values that may be recorded through a reference (`&u32`, `&bool`, …).
+/// Values that may be recorded through a reference. Implemented next to each
+/// [`StepValue`] type; an implementation detail of `StepValue for &T`.
 #[doc(hidden)]
-pub trait NotString {}
-macro_rules! not_string {
-    ($($t:ty),*) => {$( impl NotString for $t {} )*};
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be recorded as a booking step attribute",
+    label = "this value cannot be recorded",
+    note = "record integers, floats, bools, strings, or a type from booking_otel's redaction module; secrets such as `Cvv` and `Pin` can never be recorded"
+)]
+pub trait RecordByRef {
+    /// The attribute value recorded for `&self`.
+    fn to_step_value(&self) -> Value;
 }
-not_string!(
-    i8, i16, i32, i64, u8, u16, u32, u64, usize, isize, u128, i128, f32, f64, bool
+
+macro_rules! copy_by_ref {
+    ($($t:ty),*) => {$(
+        impl RecordByRef for $t {
+            #[inline]
+            fn to_step_value(&self) -> Value {
+                (*self).into_step_value()
+            }
+        }
+    )*};
+}
+copy_by_ref!(
+    i8,
+    i16,
+    i32,
+    i64,
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    isize,
+    u128,
+    i128,
+    f32,
+    f64,
+    bool,
+    &'static str
 );
+
+impl<T: RecordByRef + ?Sized> RecordByRef for &T {
+    #[inline]
+    fn to_step_value(&self) -> Value {
+        (**self).to_step_value()
+    }
+}
+
+impl RecordByRef for String {
+    #[inline]
+    fn to_step_value(&self) -> Value {
+        Value::String(StringValue::from(self.clone()))
+    }
+}
+
+impl RecordByRef for std::borrow::Cow<'static, str> {
+    #[inline]
+    fn to_step_value(&self) -> Value {
+        self.clone().into_step_value()
+    }
+}
+
+impl RecordByRef for Value {
+    #[inline]
+    fn to_step_value(&self) -> Value {
+        self.clone()
+    }
+}
 
 /// Collects a step's attributes; handed to the closure given to
 /// [`Step::attributes`](crate::Step::attributes), which runs only when the span is

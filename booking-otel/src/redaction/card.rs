@@ -6,7 +6,7 @@ use std::fmt;
 use opentelemetry::Value;
 
 use super::sensitive::{Fingerprint, FingerprintKey};
-use crate::value::StepValue;
+use crate::value::{RecordByRef, StepValue};
 
 /// Why a card number, CVV or PIN did not parse. Never contains the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -203,8 +203,8 @@ impl StepValue for CardNumber {
     }
 }
 
-impl StepValue for &CardNumber {
-    fn into_step_value(self) -> Value {
+impl RecordByRef for CardNumber {
+    fn to_step_value(&self) -> Value {
         Value::String(self.to_string().into())
     }
 }

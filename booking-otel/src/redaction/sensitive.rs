@@ -6,7 +6,7 @@ use hmac::{Hmac, Mac};
 use opentelemetry::Value;
 use sha2::Sha256;
 
-use crate::value::StepValue;
+use crate::value::{RecordByRef, StepValue};
 
 /// What a [`Sensitive`] value is recorded and displayed as.
 pub const MASK: &str = "[REDACTED]";
@@ -73,8 +73,8 @@ impl<T> StepValue for Sensitive<T> {
     }
 }
 
-impl<T> StepValue for &Sensitive<T> {
-    fn into_step_value(self) -> Value {
+impl<T> RecordByRef for Sensitive<T> {
+    fn to_step_value(&self) -> Value {
         Value::String(MASK.into())
     }
 }
@@ -140,6 +140,12 @@ impl fmt::Debug for Fingerprint {
 
 impl StepValue for Fingerprint {
     fn into_step_value(self) -> Value {
+        Value::String(self.to_string().into())
+    }
+}
+
+impl RecordByRef for Fingerprint {
+    fn to_step_value(&self) -> Value {
         Value::String(self.to_string().into())
     }
 }

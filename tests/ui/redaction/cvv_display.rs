@@ -1,0 +1,6 @@
+use booking_otel::Cvv;
+
+fn main() {
+    let cvv = Cvv::parse("123").unwrap();
+    println!("{cvv}");
+}
