@@ -27,8 +27,6 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, InstrumentationScope};
 
-use crate::conventions::metric;
-
 /// How many steps a thread runs on its cached answer before it looks at the global
 /// providers again.
 pub const RECHECK_INTERVAL: u32 = 1024;
@@ -60,17 +58,8 @@ pub(crate) struct StepInstruments {
 impl StepInstruments {
     pub(crate) fn new(meter: &Meter) -> Self {
         StepInstruments {
-            duration: meter
-                .f64_histogram(metric::BOOKING_STEP_DURATION)
-                .with_unit("s")
-                .with_description("Duration of each booking step.")
-                .with_boundaries(crate::metrics::DURATION_BUCKETS_SECONDS.to_vec())
-                .build(),
-            rollbacks: meter
-                .u64_counter(metric::BOOKING_ROLLBACKS)
-                .with_unit("{rollback}")
-                .with_description("Compensating steps run, by step and outcome.")
-                .build(),
+            duration: crate::metrics::step_duration(meter),
+            rollbacks: crate::metrics::rollbacks(meter),
         }
     }
 }

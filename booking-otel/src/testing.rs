@@ -192,6 +192,12 @@ impl TestTelemetry {
         TestTelemetryBuilder::default()
     }
 
+    /// [`BookingMetrics`](crate::metrics::BookingMetrics) on this handle's meter, read
+    /// back with [`counter_sum`](Self::counter_sum) and [`histogram`](Self::histogram).
+    pub fn booking_metrics(&self) -> crate::metrics::BookingMetrics {
+        crate::metrics::BookingMetrics::new(&self.meter)
+    }
+
     /// The telemetry steps use in this test (spans to the capture, metrics to this
     /// handle's meter).
     pub fn telemetry(&self) -> &Telemetry {
