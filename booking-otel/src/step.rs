@@ -157,7 +157,7 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
     pub fn start(self) -> StartedStep {
         match self.resolve_telemetry() {
             Some(telemetry) => self.start_traced(telemetry),
-            None => StartedStep { traced: None },
+            None => StartedStep::UNTRACED,
         }
     }
 
@@ -179,6 +179,14 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
             StepTracer::Sdk(tracer) => self.build(tracer),
             StepTracer::Boxed(tracer) => self.build(&**tracer),
         };
+        if !recording && started_at.is_none() {
+            // Nothing to record at the end: keep only the context to make current,
+            // without allocating.
+            return StartedStep {
+                traced: None,
+                sampled_out: context,
+            };
+        }
         StartedStep {
             traced: Some(Box::new(Traced {
                 context,
@@ -188,6 +196,7 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
                 started_at,
                 telemetry,
             })),
+            sampled_out: None,
         }
     }
 
@@ -297,12 +306,13 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
 /// Runs `body` inside an already started step; shared by [`Step::run_classified`] and
 /// `#[booking_step]`, so both cost the same.
 #[inline]
-pub(crate) fn run_started<R, B, C>(step: StartedStep, body: B, classify: C) -> R
+pub(crate) fn run_started<R, B, C>(mut step: StartedStep, body: B, classify: C) -> R
 where
     B: FnOnce() -> R,
     C: for<'r> FnOnce(&'r R) -> Outcome<'r>,
 {
     if step.traced.is_none() {
+        let _active = step.sampled_out.take().map(Context::attach);
         return body();
     }
     run_traced(step, body, classify)
@@ -375,6 +385,9 @@ struct Traced {
 #[must_use = "a step dropped unfinished is recorded as cancelled"]
 pub struct StartedStep {
     traced: Option<Box<Traced>>,
+    /// For a sampled-out step with no metrics to record: the context that carries the
+    /// sampling decision to children.
+    sampled_out: Option<Context>,
 }
 
 impl std::fmt::Debug for StartedStep {
@@ -397,17 +410,28 @@ enum Abnormal<'a> {
 }
 
 impl StartedStep {
+    const UNTRACED: StartedStep = StartedStep {
+        traced: None,
+        sampled_out: None,
+    };
+
+    fn own_context(&self) -> Option<&Context> {
+        match &self.traced {
+            Some(traced) => traced.context.as_ref(),
+            None => self.sampled_out.as_ref(),
+        }
+    }
+
     /// Makes the step's context current until the guard is dropped.
     #[inline]
     pub fn enter(&self) -> Option<ContextGuard> {
-        let traced = self.traced.as_ref()?;
-        traced.context.as_ref().map(|cx| cx.clone().attach())
+        self.own_context().map(|cx| cx.clone().attach())
     }
 
     /// The step's context, to pass to spawned work or to propagate; the current
     /// context when the step is not traced.
     pub fn context(&self) -> Context {
-        match self.traced.as_ref().and_then(|t| t.context.as_ref()) {
+        match self.own_context() {
             Some(cx) => cx.clone(),
             None => Context::current(),
         }
@@ -661,6 +685,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         if this.step.traced.is_none() {
+            let _active = this.step.enter();
             return this.inner.poll(cx);
         }
         let guard = this.step.enter();

@@ -40,7 +40,9 @@
 //! ```
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use opentelemetry::{Array, StringValue, Value};
@@ -94,6 +96,9 @@ impl RedactionRule {
     }
 }
 
+/// The fewest digits a card number has.
+const MIN_PAN_DIGITS: usize = 13;
+
 type ValueRule = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// What the redaction guard masks. The default is safe; every change is additive except
@@ -102,9 +107,93 @@ type ValueRule = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 #[derive(Clone)]
 pub struct RedactionPolicy {
     denied_keys: Vec<String>,
+    /// The first bytes of `denied_keys`: most key words are ruled out by one lookup.
+    denied_first_bytes: ByteSet,
     allowed_keys: Vec<String>,
     value_rules: Vec<ValueRule>,
     mask_emails: bool,
+    /// What this policy decided for each attribute key seen so far; keys repeat on
+    /// every span, so most checks are one hash lookup. Replaced when the keys change.
+    key_classes: Arc<KeyCache>,
+}
+
+/// What the policy does with an attribute key's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyClass {
+    /// `allow_key`: exported as it is.
+    Allowed,
+    /// Names a secret: the value is replaced.
+    Denied,
+    /// Scanned for card numbers, emails and custom rules.
+    Scanned,
+}
+
+/// A bounded map of key → [`KeyClass`]. Past [`KeyCache::CAPACITY`] distinct keys (which
+/// only unbounded, id-bearing keys would reach) new keys are classified each time.
+#[derive(Default)]
+struct KeyCache {
+    classes: std::sync::RwLock<HashMap<Box<str>, KeyClass, BuildHasherDefault<WordHash>>>,
+}
+
+impl KeyCache {
+    const CAPACITY: usize = 4096;
+
+    fn get_or_insert(&self, key: &str, classify: impl FnOnce() -> KeyClass) -> KeyClass {
+        if let Ok(classes) = self.classes.read()
+            && let Some(class) = classes.get(key)
+        {
+            return *class;
+        }
+        let class = classify();
+        if let Ok(mut classes) = self.classes.write()
+            && classes.len() < Self::CAPACITY
+        {
+            classes.insert(key.into(), class);
+        }
+        class
+    }
+}
+
+/// A word-at-a-time multiplicative hash (the FxHash construction): attribute keys are
+/// short and the cache is bounded, so a DoS-resistant hash would only add cost.
+#[derive(Default)]
+struct WordHash(u64);
+
+impl WordHash {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for WordHash {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let tail = chunks.remainder();
+        if !tail.is_empty() {
+            let mut word = [0; 8];
+            word[..tail.len()].copy_from_slice(tail);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
 }
 
 impl fmt::Debug for RedactionPolicy {
@@ -120,11 +209,14 @@ impl fmt::Debug for RedactionPolicy {
 
 impl Default for RedactionPolicy {
     fn default() -> Self {
+        let denied_keys: Vec<String> = DEFAULT_DENIED_KEYS.iter().map(|k| k.to_string()).collect();
         RedactionPolicy {
-            denied_keys: DEFAULT_DENIED_KEYS.iter().map(|k| k.to_string()).collect(),
+            denied_first_bytes: ByteSet::of_first_bytes(&denied_keys),
+            denied_keys,
             allowed_keys: Vec::new(),
             value_rules: Vec::new(),
             mask_emails: true,
+            key_classes: Arc::default(),
         }
     }
 }
@@ -132,7 +224,12 @@ impl Default for RedactionPolicy {
 impl RedactionPolicy {
     /// Also denies keys with the segment `name` (case-insensitive), e.g. `"iban"`.
     pub fn deny_key(mut self, name: &str) -> Self {
-        self.denied_keys.push(normalize(name));
+        let name = normalize(name);
+        if !name.is_empty() {
+            self.denied_keys.push(name);
+            self.denied_first_bytes = ByteSet::of_first_bytes(&self.denied_keys);
+            self.key_classes = Arc::default();
+        }
         self
     }
 
@@ -140,6 +237,7 @@ impl RedactionPolicy {
     /// whose values are known to be safe and expensive or wrong to scan.
     pub fn allow_key(mut self, key: &str) -> Self {
         self.allowed_keys.push(key.to_owned());
+        self.key_classes = Arc::default();
         self
     }
 
@@ -171,14 +269,33 @@ impl RedactionPolicy {
         !self.allowed_keys.is_empty() && self.allowed_keys.iter().any(|k| k == key)
     }
 
-    /// Whether `key` names a secret. Allocation-free: it runs for every exported
-    /// attribute.
+    /// Whether `key` names a secret. Allocation-free and linear in the key: it runs for
+    /// every exported attribute. A denied name matches a whole word of the key, where
+    /// words are bounded by the key's ends, `.`, `_` and `-` (`-` matches `_`), in any
+    /// case: `payment.card_cvv`, `CVV2`, `x-security-code` are all denied.
     pub fn is_denied_key(&self, key: &str) -> bool {
         let key = key.as_bytes();
-        key.split(|b| *b == b'.').any(|segment| {
-            self.denied_keys
-                .iter()
-                .any(|denied| contains_word(segment, denied.as_bytes()))
+        let is_boundary = |b: u8| b == b'.' || b == b'_' || b == b'-';
+        (0..key.len()).any(|start| {
+            // Only word starts whose first letter begins some denied name.
+            (start == 0 || is_boundary(key[start - 1]))
+                && self
+                    .denied_first_bytes
+                    .contains(key[start].to_ascii_lowercase())
+                && self.denied_keys.iter().any(|denied| {
+                    let denied = denied.as_bytes();
+                    let end = start + denied.len();
+                    end <= key.len()
+                        && (end == key.len() || is_boundary(key[end]))
+                        && key[start..end].iter().zip(denied).all(|(a, d)| {
+                            let a = if *a == b'-' {
+                                b'_'
+                            } else {
+                                a.to_ascii_lowercase()
+                            };
+                            a == *d
+                        })
+                })
         })
     }
 
@@ -188,13 +305,33 @@ impl RedactionPolicy {
         self.redact_str_with(text, &mut |_| {})
     }
 
+    /// The fast path every exported string takes: one pass over its bytes rules out
+    /// the common clean string (a card number needs 13 digits, an email an `@`).
+    #[inline]
     pub(crate) fn redact_str_with(
         &self,
         text: &str,
         report: &mut dyn FnMut(RedactionRule),
     ) -> Option<String> {
+        let (digits, has_at) = digits_and_at(text.as_bytes());
+        if digits < MIN_PAN_DIGITS && self.value_rules.is_empty() && !(self.mask_emails && has_at) {
+            return None;
+        }
+        self.redact_suspect_str(text, digits, report)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn redact_suspect_str(
+        &self,
+        text: &str,
+        digits: usize,
+        report: &mut dyn FnMut(RedactionRule),
+    ) -> Option<String> {
         let mut current: Cow<'_, str> = Cow::Borrowed(text);
-        if let Some(masked) = mask_card_numbers(&current) {
+        if digits >= MIN_PAN_DIGITS
+            && let Some(masked) = mask_card_numbers(&current)
+        {
             report(RedactionRule::CardNumber);
             current = Cow::Owned(masked);
         }
@@ -221,21 +358,31 @@ impl RedactionPolicy {
         self.redact_value_with(key, value, &mut |_| {})
     }
 
+    #[inline]
     pub(crate) fn redact_value_with(
         &self,
         key: &str,
         value: &mut Value,
         report: &mut dyn FnMut(RedactionRule),
     ) -> bool {
-        if self.is_allowed_key(key) {
-            return false;
+        let class = self.key_classes.get_or_insert(key, || {
+            if self.is_allowed_key(key) {
+                KeyClass::Allowed
+            } else if self.is_denied_key(key) {
+                KeyClass::Denied
+            } else {
+                KeyClass::Scanned
+            }
+        });
+        match class {
+            KeyClass::Allowed => false,
+            KeyClass::Denied => {
+                report(RedactionRule::DeniedKey);
+                *value = Value::String(DENIED_VALUE.into());
+                true
+            }
+            KeyClass::Scanned => self.redact_plain_value(value, report),
         }
-        if self.is_denied_key(key) {
-            report(RedactionRule::DeniedKey);
-            *value = Value::String(DENIED_VALUE.into());
-            return true;
-        }
-        self.redact_plain_value(value, report)
     }
 
     fn redact_plain_value(&self, value: &mut Value, report: &mut dyn FnMut(RedactionRule)) -> bool {
@@ -294,30 +441,63 @@ impl RedactionPolicy {
     }
 }
 
-/// Whether `word` (lowercase, `_`-separated) appears in `segment` case-insensitively,
-/// with `-` matching `_`, bounded by the segment's ends or by `_`/`-`.
-fn contains_word(segment: &[u8], word: &[u8]) -> bool {
-    if word.is_empty() || segment.len() < word.len() {
-        return false;
+/// What a string holds that a secret needs: its number of ASCII digits, and whether it
+/// has an `@`. Eight bytes at a time (SWAR): every exported string goes through here.
+#[inline]
+fn digits_and_at(bytes: &[u8]) -> (usize, bool) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const fn splat(b: u8) -> u64 {
+        0x0101_0101_0101_0101 * b as u64
     }
-    let same = |a: u8, b: u8| {
-        let a = if a == b'-' {
-            b'_'
-        } else {
-            a.to_ascii_lowercase()
-        };
-        a == b
+    let mut digits = 0;
+    let mut at = false;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut scan = |word: u64| {
+        let ascii = !word & HIGH;
+        let low = word & LOW7;
+        // The high bit of each byte: >= b'0', and not > b'9' (no carries: low < 0x80).
+        let at_least_zero = low + splat(0x80 - b'0');
+        let above_nine = low + splat(0x7f - b'9');
+        digits += (at_least_zero & !above_nine & ascii).count_ones() as usize;
+        // A byte equal to b'@' becomes zero after the xor.
+        let x = word ^ splat(b'@');
+        at |= (x.wrapping_sub(splat(1)) & !x & HIGH) != 0;
     };
-    let is_sep = |b: u8| b == b'_' || b == b'-';
-    (0..=segment.len() - word.len()).any(|start| {
-        let end = start + word.len();
-        (start == 0 || is_sep(segment[start - 1]))
-            && (end == segment.len() || is_sep(segment[end]))
-            && segment[start..end]
-                .iter()
-                .zip(word)
-                .all(|(a, b)| same(*a, *b))
-    })
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        scan(u64::from_le_bytes(word));
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        // Pad with spaces: neither a digit nor an `@`.
+        let mut word = [b' '; 8];
+        word[..tail.len()].copy_from_slice(tail);
+        scan(u64::from_le_bytes(word));
+    }
+    (digits, at)
+}
+
+/// A set of bytes, for one-lookup membership tests.
+#[derive(Clone, Copy, Default)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn of_first_bytes(words: &[String]) -> Self {
+        let mut set = ByteSet::default();
+        for word in words {
+            if let Some(&b) = word.as_bytes().first() {
+                set.0[usize::from(b >> 6)] |= 1 << (b & 63);
+            }
+        }
+        set
+    }
+
+    #[inline]
+    fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
 }
 
 fn normalize(s: &str) -> String {
@@ -342,6 +522,10 @@ fn mask_each<T: ToString>(
 }
 
 fn mask_integer(i: i64) -> Option<String> {
+    // Fewer than 13 digits cannot be a card number; most integers stop here.
+    if i.unsigned_abs() < 1_000_000_000_000 {
+        return None;
+    }
     let digits = i.unsigned_abs().to_string();
     if digits.len() < 13 {
         return None;
@@ -387,7 +571,7 @@ fn looks_like_timestamp(run: &[u8], has_separators: bool) -> bool {
 pub(crate) fn mask_card_numbers(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     // Fast path: a clean string with fewer than 13 digits cannot hold a PAN.
-    if bytes.iter().filter(|b| b.is_ascii_digit()).count() < 13 {
+    if digits_and_at(bytes).0 < MIN_PAN_DIGITS {
         return None;
     }
     let mut mask = vec![false; bytes.len()];
@@ -637,6 +821,20 @@ mod tests {
         let mut v = Value::Bool(true);
         assert!(policy.redact_value("pin", &mut v));
         assert_eq!(v, Value::String(DENIED_VALUE.into()));
+    }
+
+    #[test]
+    fn digits_and_at_counts_every_byte_position() {
+        assert_eq!(digits_and_at(b""), (0, false));
+        assert_eq!(digits_and_at(b"0123456789"), (10, false));
+        assert_eq!(digits_and_at(b"/:09@\x7f\x80\xff"), (2, true));
+        let text = "éa1b2c3d4e5f6g7h8i9j0@".as_bytes();
+        assert_eq!(digits_and_at(text), (10, true));
+        for n in 0..40 {
+            let s: String = (0..n).map(|i| if i % 3 == 0 { '7' } else { 'x' }).collect();
+            let expected = s.bytes().filter(u8::is_ascii_digit).count();
+            assert_eq!(digits_and_at(s.as_bytes()), (expected, false), "{s}");
+        }
     }
 
     #[test]

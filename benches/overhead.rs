@@ -1,0 +1,42 @@
+//! Overhead benchmarks (criterion): W1 and W2 in every variant and sampling mode, the
+//! redaction scanner, and booking metrics. `scripts/bench.py` runs this together with
+//! the callgrind driver and prints the table in BENCHMARKS.md.
+
+#[path = "workloads.rs"]
+mod workloads;
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn overhead(c: &mut Criterion) {
+    for case in workloads::cases() {
+        let env = case.env();
+        env.in_dispatch(|| {
+            c.bench_function(&case.id(), |b| {
+                b.iter(|| black_box(workloads::run(case.variant, &env)))
+            });
+        });
+        drop(env);
+    }
+}
+
+fn micro(c: &mut Criterion) {
+    let policy = booking_otel::RedactionPolicy::default();
+    c.bench_function("scanner/clean_string", |b| {
+        b.iter(|| workloads::micro::scan(&policy, workloads::micro::CLEAN))
+    });
+    c.bench_function("scanner/pan_string", |b| {
+        b.iter(|| workloads::micro::scan(&policy, workloads::micro::WITH_PAN))
+    });
+    let (metrics, _provider) = workloads::micro::metrics();
+    c.bench_function("metrics/record_booking", |b| {
+        b.iter(|| workloads::micro::record_booking(&metrics))
+    });
+    c.bench_function("metrics/booking_guard", |b| {
+        b.iter(|| workloads::micro::booking_guard(&metrics))
+    });
+}
+
+criterion_group!(benches, overhead, micro);
+criterion_main!(benches);

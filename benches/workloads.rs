@@ -1,0 +1,661 @@
+//! The benchmark workloads, shared by the criterion bench (`benches/overhead.rs`) and
+//! the fixed-iteration driver for callgrind (`examples/overhead_driver.rs`).
+//!
+//! - W1: one step `booking.process_payment` with 4 attributes (2 strings, 1 i64, 1 bool).
+//! - W2: `booking.create` with 4 sequential child steps (check_availability,
+//!   acquire_lock, process_payment, confirm), 3 attributes each; the payment step ends
+//!   in an error, which `booking.create` handles. Every span is active while its body
+//!   runs.
+//!
+//! Each is written five ways: no instrumentation, hand-written OpenTelemetry SDK code,
+//! hand-written `tracing` + tracing-opentelemetry, the `Step` runtime, `#[booking_step]`.
+
+#![allow(dead_code)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use booking_otel::metrics::{BookingMetrics, BookingStatus};
+use booking_otel::{
+    RedactingSpanProcessor, RedactionPolicy, Step, StepError, Telemetry, booking_step,
+};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Status, TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{
+    Sampler, SdkTracer, SdkTracerProvider, SimpleSpanProcessor, SpanData, SpanExporter,
+};
+use tracing_subscriber::layer::SubscriberExt;
+
+// ---------------------------------------------------------------------------------------
+// Environments
+// ---------------------------------------------------------------------------------------
+
+/// An exporter that drops every span: we measure span cost, not export.
+#[derive(Debug, Default)]
+pub struct DiscardExporter;
+
+impl SpanExporter for DiscardExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        black_box(batch);
+        Ok(())
+    }
+}
+
+/// How spans are sampled in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampling {
+    /// An SDK with `AlwaysOn`.
+    Sampled,
+    /// An SDK with `AlwaysOff`.
+    NotSampled,
+    /// No SDK: OpenTelemetry's global no-op tracer.
+    NoSdk,
+}
+
+/// One configured run: the SDK tracer for hand-written code, the `Step` default
+/// installed, and a `tracing` dispatcher.
+pub struct Env {
+    pub sampling: Sampling,
+    pub provider: Option<SdkTracerProvider>,
+    pub tracer: Option<SdkTracer>,
+    pub dispatch: tracing::Dispatch,
+    pub metrics: Option<BookingMetrics>,
+    /// The global tracer: OpenTelemetry's no-op one, as nothing here sets a global provider.
+    pub global_tracer: opentelemetry::global::BoxedTracer,
+    _meter_provider: Option<SdkMeterProvider>,
+}
+
+impl Env {
+    /// A plain SimpleSpanProcessor over a discarding exporter (the baseline).
+    pub fn new(sampling: Sampling) -> Env {
+        Self::build(sampling, false)
+    }
+
+    /// The redaction guard around the exporting processor, and with `metrics` booking
+    /// metrics (step durations and `BookingMetrics`) on: the production shape.
+    pub fn with_guard(sampling: Sampling, metrics: bool) -> Env {
+        Self::build_with(sampling, true, metrics)
+    }
+
+    /// Runs `f` with this run's `tracing` dispatcher as the thread's default.
+    pub fn in_dispatch<R>(&self, f: impl FnOnce() -> R) -> R {
+        tracing::dispatcher::with_default(&self.dispatch, f)
+    }
+
+    fn build(sampling: Sampling, guard: bool) -> Env {
+        Self::build_with(sampling, guard, guard)
+    }
+
+    fn build_with(sampling: Sampling, guard: bool, metrics: bool) -> Env {
+        let sampler = match sampling {
+            Sampling::NotSampled => Sampler::AlwaysOff,
+            _ => Sampler::AlwaysOn,
+        };
+        if sampling == Sampling::NoSdk {
+            Telemetry::uninstall();
+            return Env {
+                sampling,
+                provider: None,
+                tracer: None,
+                dispatch: tracing::Dispatch::none(),
+                metrics: None,
+                global_tracer: opentelemetry::global::tracer("bench"),
+                _meter_provider: None,
+            };
+        }
+        let simple = SimpleSpanProcessor::new(DiscardExporter);
+        let builder = SdkTracerProvider::builder().with_sampler(sampler);
+        let provider = if guard {
+            builder
+                .with_span_processor(RedactingSpanProcessor::new(
+                    simple,
+                    RedactionPolicy::default(),
+                ))
+                .build()
+        } else {
+            builder.with_span_processor(simple).build()
+        };
+        let (telemetry, metrics, meter_provider) = if metrics {
+            let meter_provider = SdkMeterProvider::builder()
+                .with_reader(
+                    PeriodicReader::builder(InMemoryMetricExporter::default())
+                        .with_interval(Duration::from_secs(3600))
+                        .build(),
+                )
+                .build();
+            let meter = opentelemetry::metrics::MeterProvider::meter(&meter_provider, "bench");
+            (
+                Telemetry::from_tracer_provider(&provider).with_meter(&meter),
+                Some(BookingMetrics::new(&meter)),
+                Some(meter_provider),
+            )
+        } else {
+            (Telemetry::from_tracer_provider(&provider), None, None)
+        };
+        telemetry.install();
+        let tracer = provider.tracer("bench");
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing")));
+        Env {
+            sampling,
+            tracer: Some(tracer),
+            provider: Some(provider),
+            dispatch: tracing::Dispatch::new(subscriber),
+            metrics,
+            global_tracer: opentelemetry::global::tracer("bench"),
+            _meter_provider: meter_provider,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The business logic (identical in every variant)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, thiserror::Error, StepError)]
+pub enum PaymentError {
+    #[error("payment gateway timed out")]
+    GatewayTimeout,
+}
+
+#[inline(never)]
+fn charge(amount_cents: i64, fail: bool) -> Result<i64, PaymentError> {
+    if black_box(fail) {
+        Err(PaymentError::GatewayTimeout)
+    } else {
+        Ok(black_box(amount_cents) * 3)
+    }
+}
+
+#[inline(never)]
+fn work(x: i64) -> i64 {
+    black_box(x) + 1
+}
+
+// ---------------------------------------------------------------------------------------
+// W1: one step, 4 attributes
+// ---------------------------------------------------------------------------------------
+
+pub fn w1_plain(amount: i64) -> Result<i64, PaymentError> {
+    charge(amount, false)
+}
+
+/// Hand-written against the OpenTelemetry API, as most code does it: start the span
+/// as current, then set each attribute on the active span.
+pub fn w1_sdk<T>(tracer: &T, amount: i64) -> Result<i64, PaymentError>
+where
+    T: Tracer,
+    T::Span: Send + Sync + 'static,
+{
+    tracer.in_span("booking.process_payment", |cx| {
+        let span = cx.span();
+        span.set_attribute(KeyValue::new("payment.method", "card"));
+        span.set_attribute(KeyValue::new("payment.currency", "EUR"));
+        span.set_attribute(KeyValue::new("payment.amount_cents", amount));
+        span.set_attribute(KeyValue::new("payment.retry", false));
+        let result = charge(amount, false);
+        if let Err(e) = &result {
+            span.set_attribute(KeyValue::new("error.type", e.error_type()));
+            span.set_status(Status::error(e.to_string()));
+        }
+        result
+    })
+}
+
+pub fn w1_tracing(amount: i64) -> Result<i64, PaymentError> {
+    let span = tracing::info_span!(
+        "booking.process_payment",
+        payment.method = "card",
+        payment.currency = "EUR",
+        payment.amount_cents = amount,
+        payment.retry = false,
+    );
+    let _entered = span.enter();
+    charge(amount, false)
+}
+
+pub fn w1_step(amount: i64) -> Result<i64, PaymentError> {
+    Step::new("booking.process_payment")
+        .attributes(|a| {
+            a.set("payment.method", "card");
+            a.set("payment.currency", "EUR");
+            a.set("payment.amount_cents", amount);
+            a.set("payment.retry", false);
+        })
+        .run(|| charge(amount, false))
+}
+
+#[booking_step(
+    name = "booking.process_payment",
+    fields(
+        payment.method = "card",
+        payment.currency = "EUR",
+        payment.amount_cents = amount,
+        payment.retry = false,
+    )
+)]
+pub fn w1_macro(amount: i64) -> Result<i64, PaymentError> {
+    charge(amount, false)
+}
+
+// ---------------------------------------------------------------------------------------
+// W2: a booking of 4 child steps, the payment failing
+// ---------------------------------------------------------------------------------------
+
+pub fn w2_plain(guests: i64) -> i64 {
+    let available = work(guests);
+    let lock = work(available);
+    let paid = charge(lock, true).unwrap_or(-1);
+    work(paid)
+}
+
+fn sdk_child<T, R>(
+    tracer: &T,
+    name: &'static str,
+    attributes: [KeyValue; 3],
+    body: impl FnOnce() -> R,
+) -> R
+where
+    T: Tracer,
+    T::Span: Send + Sync + 'static,
+{
+    tracer.in_span(name, |cx| {
+        let span = cx.span();
+        for attribute in attributes {
+            span.set_attribute(attribute);
+        }
+        body()
+    })
+}
+
+pub fn w2_sdk<T>(tracer: &T, guests: i64) -> i64
+where
+    T: Tracer,
+    T::Span: Send + Sync + 'static,
+{
+    tracer.in_span("booking.create", |cx| {
+        let span = cx.span();
+        span.set_attribute(KeyValue::new("booking.property_id", "prop-1042"));
+        span.set_attribute(KeyValue::new("booking.guests", guests));
+        span.set_attribute(KeyValue::new("booking.source", "web"));
+        let available = sdk_child(
+            tracer,
+            "booking.check_availability",
+            [
+                KeyValue::new("booking.property_id", "prop-1042"),
+                KeyValue::new("booking.guests", guests),
+                KeyValue::new("booking.nights", 3_i64),
+            ],
+            || work(guests),
+        );
+        let lock = sdk_child(
+            tracer,
+            "booking.acquire_lock",
+            [
+                KeyValue::new("booking.lock_type", "pessimistic"),
+                KeyValue::new("booking.lock_ttl_ms", 600_000_i64),
+                KeyValue::new("booking.lock_acquired", true),
+            ],
+            || work(available),
+        );
+        let paid = tracer.in_span("booking.process_payment", |cx| {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new("payment.method", "card"));
+            span.set_attribute(KeyValue::new("payment.currency", "EUR"));
+            span.set_attribute(KeyValue::new("payment.amount_cents", lock));
+            let result = charge(lock, true);
+            if let Err(e) = &result {
+                let message = e.to_string();
+                span.set_attribute(KeyValue::new("booking.outcome", "error"));
+                span.set_attribute(KeyValue::new("error.type", e.error_type()));
+                span.add_event(
+                    "exception",
+                    vec![
+                        KeyValue::new("exception.type", std::any::type_name::<PaymentError>()),
+                        KeyValue::new("exception.message", message.clone()),
+                    ],
+                );
+                span.set_status(Status::error(message));
+            }
+            result.unwrap_or(-1)
+        });
+        sdk_child(
+            tracer,
+            "booking.confirm",
+            [
+                KeyValue::new("booking.confirmation_code", "K7Q2ZP"),
+                KeyValue::new("booking.reservation_id", "res-81"),
+                KeyValue::new("booking.guests", guests),
+            ],
+            || work(paid),
+        )
+    })
+}
+
+pub fn w2_tracing(guests: i64) -> i64 {
+    let create = tracing::info_span!(
+        "booking.create",
+        booking.property_id = "prop-1042",
+        booking.guests = guests,
+        booking.source = "web",
+    );
+    let _create = create.enter();
+    let available = {
+        let span = tracing::info_span!(
+            "booking.check_availability",
+            booking.property_id = "prop-1042",
+            booking.guests = guests,
+            booking.nights = 3_i64,
+        );
+        let _e = span.enter();
+        work(guests)
+    };
+    let lock = {
+        let span = tracing::info_span!(
+            "booking.acquire_lock",
+            booking.lock_type = "pessimistic",
+            booking.lock_ttl_ms = 600_000_i64,
+            booking.lock_acquired = true,
+        );
+        let _e = span.enter();
+        work(available)
+    };
+    let paid = {
+        let span = tracing::info_span!(
+            "booking.process_payment",
+            payment.method = "card",
+            payment.currency = "EUR",
+            payment.amount_cents = lock,
+            booking.outcome = tracing::field::Empty,
+            error.r#type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+        );
+        let _e = span.enter();
+        let result = charge(lock, true);
+        if let Err(e) = &result {
+            let message = e.to_string();
+            span.record("booking.outcome", "error");
+            span.record("error.type", e.error_type());
+            span.record("otel.status_code", "ERROR");
+            span.record("otel.status_description", message.as_str());
+            tracing::error!(
+                exception.r#type = std::any::type_name::<PaymentError>(),
+                exception.message = message.as_str(),
+                "exception"
+            );
+        }
+        result.unwrap_or(-1)
+    };
+    let span = tracing::info_span!(
+        "booking.confirm",
+        booking.confirmation_code = "K7Q2ZP",
+        booking.reservation_id = "res-81",
+        booking.guests = guests,
+    );
+    let _e = span.enter();
+    work(paid)
+}
+
+pub fn w2_step(guests: i64) -> i64 {
+    Step::new("booking.create")
+        .attributes(|a| {
+            a.set("booking.property_id", "prop-1042");
+            a.set("booking.guests", guests);
+            a.set("booking.source", "web");
+        })
+        .run_classified(
+            || {
+                let available = Step::new("booking.check_availability")
+                    .attributes(|a| {
+                        a.set("booking.property_id", "prop-1042");
+                        a.set("booking.guests", guests);
+                        a.set("booking.nights", 3_i64);
+                    })
+                    .run_classified(|| work(guests), |_| booking_otel::Outcome::Ok);
+                let lock = Step::new("booking.acquire_lock")
+                    .attributes(|a| {
+                        a.set("booking.lock_type", "pessimistic");
+                        a.set("booking.lock_ttl_ms", 600_000_i64);
+                        a.set("booking.lock_acquired", true);
+                    })
+                    .run_classified(|| work(available), |_| booking_otel::Outcome::Ok);
+                let paid = Step::new("booking.process_payment")
+                    .attributes(|a| {
+                        a.set("payment.method", "card");
+                        a.set("payment.currency", "EUR");
+                        a.set("payment.amount_cents", lock);
+                    })
+                    .run(|| charge(lock, true))
+                    .unwrap_or(-1);
+                Step::new("booking.confirm")
+                    .attributes(|a| {
+                        a.set("booking.confirmation_code", "K7Q2ZP");
+                        a.set("booking.reservation_id", "res-81");
+                        a.set("booking.guests", guests);
+                    })
+                    .run_classified(|| work(paid), |_| booking_otel::Outcome::Ok)
+            },
+            |_| booking_otel::Outcome::Ok,
+        )
+}
+
+#[booking_step(fields(
+    booking.property_id = "prop-1042",
+    booking.guests = guests,
+    booking.nights = 3_i64,
+))]
+fn check_availability(guests: i64) -> i64 {
+    work(guests)
+}
+
+#[booking_step(fields(
+    booking.lock_type = "pessimistic",
+    booking.lock_ttl_ms = 600_000_i64,
+    booking.lock_acquired = true,
+))]
+fn acquire_lock(available: i64) -> i64 {
+    work(available)
+}
+
+#[booking_step(fields(payment.method = "card", payment.currency = "EUR", payment.amount_cents = lock))]
+fn process_payment(lock: i64) -> Result<i64, PaymentError> {
+    charge(lock, true)
+}
+
+#[booking_step(fields(
+    booking.confirmation_code = "K7Q2ZP",
+    booking.reservation_id = "res-81",
+    booking.guests = guests,
+))]
+fn confirm(paid: i64, guests: i64) -> i64 {
+    work(paid)
+}
+
+#[booking_step(
+    name = "booking.create",
+    fields(booking.property_id = "prop-1042", booking.guests = guests, booking.source = "web")
+)]
+pub fn w2_macro(guests: i64) -> i64 {
+    let available = check_availability(guests);
+    let lock = acquire_lock(available);
+    let paid = process_payment(lock).unwrap_or(-1);
+    confirm(paid, guests)
+}
+
+/// W2 written with `#[booking_step]` plus `BookingMetrics` for the booking as a whole
+/// (run it in an [`Env::with_guard`] with metrics).
+pub fn w2_macro_with_booking_metrics(metrics: &BookingMetrics, guests: i64) -> i64 {
+    let booking = metrics.start_booking("web");
+    let result = w2_macro(guests);
+    booking.finish(BookingStatus::Success);
+    result
+}
+
+/// Runs one variant once; the names are the rows of the benchmark table.
+///
+/// The `tracing` variants need `env.dispatch` as the default dispatcher: set it once
+/// around the measured loop (see [`Env::in_dispatch`]).
+pub fn run(variant: &str, env: &Env) -> i64 {
+    let tracer = env.tracer.as_ref();
+    let global = &env.global_tracer;
+    match variant {
+        "w1/none" => w1_plain(black_box(1200)).unwrap_or(0),
+        "w1/sdk" => match tracer {
+            Some(t) => w1_sdk(t, black_box(1200)).unwrap_or(0),
+            None => w1_sdk(global, black_box(1200)).unwrap_or(0),
+        },
+        "w1/tracing" => w1_tracing(black_box(1200)).unwrap_or(0),
+        "w1/step" => w1_step(black_box(1200)).unwrap_or(0),
+        "w1/macro" => w1_macro(black_box(1200)).unwrap_or(0),
+        "w2/none" => w2_plain(black_box(2)),
+        "w2/sdk" => match tracer {
+            Some(t) => w2_sdk(t, black_box(2)),
+            None => w2_sdk(global, black_box(2)),
+        },
+        "w2/tracing" => w2_tracing(black_box(2)),
+        "w2/step" => w2_step(black_box(2)),
+        "w2/macro" => w2_macro(black_box(2)),
+        "w2/macro+guard" => w2_macro(black_box(2)),
+        "w2/macro+guard+metrics" => match &env.metrics {
+            Some(metrics) => w2_macro_with_booking_metrics(metrics, black_box(2)),
+            None => w2_macro(black_box(2)),
+        },
+        other => panic!("unknown variant {other}"),
+    }
+}
+
+/// One row of the benchmark table: a workload variant under a sampling mode.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    pub variant: &'static str,
+    pub sampling: Sampling,
+    /// Run with the redaction guard on.
+    pub guard: bool,
+    /// Run with booking metrics on.
+    pub metrics: bool,
+}
+
+impl Case {
+    /// `w1/step/sampled`, `w2/macro+guard+metrics/sampled`, …
+    pub fn id(&self) -> String {
+        let sampling = match self.sampling {
+            Sampling::Sampled => "sampled",
+            Sampling::NotSampled => "not_sampled",
+            Sampling::NoSdk => "no_sdk",
+        };
+        format!("{}/{sampling}", self.variant)
+    }
+
+    pub fn env(&self) -> Env {
+        if self.guard {
+            Env::with_guard(self.sampling, self.metrics)
+        } else {
+            Env::new(self.sampling)
+        }
+    }
+}
+
+/// Every case the benchmark measures, in table order.
+pub fn cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for workload in ["w1", "w2"] {
+        cases.push(Case {
+            variant: if workload == "w1" {
+                "w1/none"
+            } else {
+                "w2/none"
+            },
+            sampling: Sampling::NoSdk,
+            guard: false,
+            metrics: false,
+        });
+        for sampling in [Sampling::Sampled, Sampling::NotSampled, Sampling::NoSdk] {
+            for kind in ["sdk", "tracing", "step", "macro"] {
+                if kind == "tracing" && sampling == Sampling::NoSdk {
+                    continue;
+                }
+                let variant: &'static str = match (workload, kind) {
+                    ("w1", "sdk") => "w1/sdk",
+                    ("w1", "tracing") => "w1/tracing",
+                    ("w1", "step") => "w1/step",
+                    ("w1", "macro") => "w1/macro",
+                    ("w2", "sdk") => "w2/sdk",
+                    ("w2", "tracing") => "w2/tracing",
+                    ("w2", "step") => "w2/step",
+                    _ => "w2/macro",
+                };
+                cases.push(Case {
+                    variant,
+                    sampling,
+                    guard: false,
+                    metrics: false,
+                });
+            }
+        }
+    }
+    cases.push(Case {
+        variant: "w2/macro+guard",
+        sampling: Sampling::Sampled,
+        guard: true,
+        metrics: false,
+    });
+    cases.push(Case {
+        variant: "w2/macro+guard+metrics",
+        sampling: Sampling::Sampled,
+        guard: true,
+        metrics: true,
+    });
+    cases
+}
+
+/// Micro-benchmarks of single operations: the scanner and the booking metrics.
+pub mod micro {
+    use std::hint::black_box;
+    use std::time::Duration;
+
+    use booking_otel::RedactionPolicy;
+    use booking_otel::metrics::{BookingMetrics, BookingStatus};
+    use opentelemetry::Value;
+
+    pub const CLEAN: &str = "https://api.example.com/v1/properties/prop-1042/rooms?guests=2";
+    pub const WITH_PAN: &str = "gateway said: card 4242-4242-4242-4242 declined for booking res-81";
+
+    /// Scans one string attribute value the way the guard does on export.
+    pub fn scan(policy: &RedactionPolicy, text: &'static str) -> bool {
+        let mut value = Value::from(black_box(text));
+        policy.redact_value(black_box("http.url"), &mut value)
+    }
+
+    /// Records one booking's metrics (attempts + duration).
+    pub fn record_booking(metrics: &BookingMetrics) {
+        metrics.record_booking(
+            BookingStatus::Success,
+            black_box(Duration::from_millis(840)),
+            black_box("web"),
+        );
+    }
+
+    /// The guard form: active up, then attempts, duration, active down.
+    pub fn booking_guard(metrics: &BookingMetrics) {
+        let booking = metrics.start_booking(black_box("web"));
+        booking.finish(BookingStatus::Success);
+    }
+
+    /// A meter provider with a reader that never exports during the run.
+    pub fn metrics() -> (BookingMetrics, opentelemetry_sdk::metrics::SdkMeterProvider) {
+        use opentelemetry::metrics::MeterProvider as _;
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(
+                opentelemetry_sdk::metrics::PeriodicReader::builder(
+                    opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+                )
+                .with_interval(Duration::from_secs(3600))
+                .build(),
+            )
+            .build();
+        (BookingMetrics::new(&provider.meter("bench")), provider)
+    }
+}

@@ -1,0 +1,71 @@
+//! Fixed-iteration driver for instruction counts under callgrind:
+//!
+//! ```text
+//! cargo build --profile bench --example overhead_driver
+//! valgrind --tool=callgrind target/release/examples/overhead_driver w1/step/sampled 10000
+//! ```
+//!
+//! Run each case at two iteration counts and divide the difference in instructions by
+//! the difference in iterations: setup and teardown cancel. `scripts/bench.py` does
+//! this for every case. `list` prints the case ids.
+
+#[path = "../benches/workloads.rs"]
+mod workloads;
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cases = workloads::cases();
+    match args.as_slice() {
+        [list] if list == "list" => {
+            for case in &cases {
+                println!("{}", case.id());
+            }
+            println!(
+                "scanner/clean_string\nscanner/pan_string\nmetrics/record_booking\nmetrics/booking_guard"
+            );
+            ExitCode::SUCCESS
+        }
+        [id, iterations] => {
+            let Ok(iterations) = iterations.parse::<u64>() else {
+                eprintln!("iterations must be a number, got {iterations:?}");
+                return ExitCode::FAILURE;
+            };
+            if let Some(case) = cases.iter().find(|c| c.id() == *id) {
+                let env = case.env();
+                env.in_dispatch(|| {
+                    for _ in 0..iterations {
+                        black_box(workloads::run(case.variant, &env));
+                    }
+                });
+                return ExitCode::SUCCESS;
+            }
+            let policy = booking_otel::RedactionPolicy::default();
+            let (metrics, _provider) = workloads::micro::metrics();
+            let op: Box<dyn Fn()> = match id.as_str() {
+                "scanner/clean_string" => Box::new(|| {
+                    black_box(workloads::micro::scan(&policy, workloads::micro::CLEAN));
+                }),
+                "scanner/pan_string" => Box::new(|| {
+                    black_box(workloads::micro::scan(&policy, workloads::micro::WITH_PAN));
+                }),
+                "metrics/record_booking" => Box::new(|| workloads::micro::record_booking(&metrics)),
+                "metrics/booking_guard" => Box::new(|| workloads::micro::booking_guard(&metrics)),
+                other => {
+                    eprintln!("unknown case {other:?}; run with `list` to see the cases");
+                    return ExitCode::FAILURE;
+                }
+            };
+            for _ in 0..iterations {
+                op();
+            }
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("usage: overhead_driver <case> <iterations> | list");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Runs the overhead benchmarks and prints one markdown table (the body of BENCHMARKS.md).
+
+For every case it measures
+  * instructions per iteration under `valgrind --tool=callgrind`, by running the
+    fixed-iteration driver (examples/overhead_driver.rs) at two iteration counts and
+    dividing the difference (setup and teardown cancel); stable on a noisy machine;
+  * wall-clock time per iteration with criterion (benches/overhead.rs), mean estimate.
+
+Then it prints the ratios the targets are stated in, all from this one run.
+
+Usage: python3 scripts/bench.py [--no-criterion] [--only SUBSTRING]
+Needs valgrind (Debian: apt-get install valgrind).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+DRIVER = os.path.join(TARGET, "release", "examples", "overhead_driver")
+LOW, HIGH = 2_000, 12_000
+
+
+def run(cmd, **kwargs):
+    return subprocess.run(cmd, cwd=ROOT, check=True, **kwargs)
+
+
+def instructions(case, iterations):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", DRIVER, case, str(iterations)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        with open(out) as f:
+            for line in f:
+                if line.startswith(("summary:", "totals:")):
+                    return int(line.split()[1])
+    raise RuntimeError(f"no instruction total for {case}")
+
+
+def per_iteration(case):
+    return (instructions(case, HIGH) - instructions(case, LOW)) / (HIGH - LOW)
+
+
+def criterion_ns(case):
+    # criterion keeps the id's '/' as directories.
+    path = os.path.join(TARGET, "criterion", *case.split("/"), "new", "estimates.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["mean"]["point_estimate"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--no-criterion", action="store_true", help="instruction counts only")
+    parser.add_argument("--only", default="", help="only cases whose id contains this")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind not found (Debian: apt-get install valgrind)")
+
+    run(["cargo", "build", "--quiet", "--profile", "bench", "--example", "overhead_driver"])
+    cases = run([DRIVER, "list"], capture_output=True, text=True).stdout.split()
+    cases = [c for c in cases if args.only in c]
+
+    if not args.no_criterion:
+        run(
+            ["cargo", "bench", "--quiet", "--bench", "overhead", "--", "--warm-up-time", "1",
+             "--measurement-time", "3", args.only],
+            stdout=subprocess.DEVNULL,
+        )
+
+    ir = {}
+    ns = {}
+    for case in cases:
+        ir[case] = per_iteration(case)
+        ns[case] = criterion_ns(case)
+        print(f"measured {case}: {ir[case]:.0f} instructions", file=sys.stderr)
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    rustc = run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"Measured {datetime.date.today().isoformat()} on {os.cpu_count()} cores, {cpu}; {rustc}.")
+    print(f"Instructions: callgrind, (Ir at {HIGH} − Ir at {LOW} iterations) / {HIGH - LOW}. "
+          "Time: criterion mean (3 s measurement), noisy on this shared machine.\n")
+    print("| case | instructions / iter | ns / iter |")
+    print("|---|---:|---:|")
+    for case in cases:
+        t = f"{ns[case]:.0f}" if ns[case] is not None else "–"
+        print(f"| `{case}` | {ir[case]:,.0f} | {t} |")
+
+    targets = [
+        ("W1 #[booking_step] / hand-written SDK, sampled", "w1/macro/sampled", "w1/sdk/sampled", 1.05),
+        ("W2 #[booking_step] / hand-written SDK, sampled", "w2/macro/sampled", "w2/sdk/sampled", 1.00),
+        ("W1 #[booking_step] / tracing + tracing-opentelemetry, sampled", "w1/macro/sampled", "w1/tracing/sampled", 0.35),
+        ("W2 #[booking_step] / tracing + tracing-opentelemetry, sampled", "w2/macro/sampled", "w2/tracing/sampled", 0.35),
+        ("W1 #[booking_step] / hand-written SDK, AlwaysOff", "w1/macro/not_sampled", "w1/sdk/not_sampled", 0.60),
+        ("W2 #[booking_step] / hand-written SDK, AlwaysOff", "w2/macro/not_sampled", "w2/sdk/not_sampled", 0.60),
+        ("W1 #[booking_step] / hand-written, no SDK", "w1/macro/no_sdk", "w1/sdk/no_sdk", 0.10),
+        ("W2 #[booking_step] / hand-written, no SDK", "w2/macro/no_sdk", "w2/sdk/no_sdk", 0.10),
+        ("W1 #[booking_step] / Step runtime, sampled", "w1/macro/sampled", "w1/step/sampled", 1.05),
+        ("W2 #[booking_step] / Step runtime, sampled", "w2/macro/sampled", "w2/step/sampled", 1.05),
+        ("W2 with redaction guard / without", "w2/macro+guard/sampled", "w2/macro/sampled", 1.10),
+        ("W2 with guard and metrics / without", "w2/macro+guard+metrics/sampled", "w2/macro/sampled", 1.15),
+    ]
+    rows = [t for t in targets if t[1] in ir and t[2] in ir]
+    if rows:
+        print("\n| ratio | instructions | time | target | met |")
+        print("|---|---:|---:|---:|:-:|")
+        for label, ours, base, target in rows:
+            ratio = ir[ours] / ir[base]
+            if ns[ours] and ns[base]:
+                time_ratio = f"{ns[ours] / ns[base]:.2f}×"
+            else:
+                time_ratio = "–"
+            met = "yes" if ratio <= target else "**no**"
+            print(f"| {label} | {ratio:.3f}× | {time_ratio} | ≤ {target:.2f}× | {met} |")
+
+    micro = [c for c in ("metrics/record_booking", "metrics/booking_guard",
+                         "scanner/clean_string", "scanner/pan_string") if c in ir]
+    if "metrics/record_booking" in micro and ns.get("metrics/record_booking"):
+        print(f"\nOne booking's metrics (`record_booking`): {ns['metrics/record_booking']:.0f} ns "
+              f"(target < 200 ns), {ir['metrics/record_booking']:,.0f} instructions.")
+
+
+if __name__ == "__main__":
+    main()
