@@ -1,0 +1,121 @@
+//! Generators of card numbers embedded in text, for the redaction property tests.
+
+#![allow(dead_code)]
+
+use proptest::prelude::*;
+
+/// One generated card number and the text that carries it.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The card number's digits.
+    pub pan_digits: String,
+    /// The card number as written: plain, or in groups of four separated by spaces or
+    /// dashes.
+    pub rendered: String,
+    /// `rendered` at a random position inside random text without digits.
+    pub embedded: String,
+}
+
+impl Case {
+    /// The four digits that may be exported.
+    pub fn last_four(&self) -> String {
+        self.pan_digits[self.pan_digits.len() - 4..].to_string()
+    }
+
+    /// The card number as an integer attribute, when it fits an i64.
+    pub fn as_i64(&self) -> Option<i64> {
+        self.pan_digits.parse().ok()
+    }
+
+    /// The card number as a float attribute, when a float holds it exactly.
+    pub fn as_f64(&self) -> Option<f64> {
+        (self.pan_digits.len() <= 15).then(|| self.pan_digits.parse().unwrap())
+    }
+}
+
+/// Issuer prefixes of the major networks, with the lengths each issues at.
+const PREFIXES: &[(&str, &[usize])] = &[
+    ("4", &[13, 16, 19]),
+    ("51", &[16]),
+    ("55", &[16]),
+    ("2221", &[16]),
+    ("2720", &[16]),
+    ("34", &[15]),
+    ("37", &[15]),
+    ("36", &[14, 15, 16, 17, 18, 19]),
+    ("6011", &[16, 17, 18, 19]),
+    ("65", &[16, 17, 18, 19]),
+    ("35", &[16, 17, 18, 19]),
+    ("62", &[16, 17, 18, 19]),
+    ("50", &[13, 14, 15, 16, 17, 18, 19]),
+    ("67", &[13, 14, 15, 16, 17, 18, 19]),
+];
+
+/// The Luhn check digit that completes `body`.
+pub fn luhn_check_digit(body: &str) -> char {
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    char::from(b'0' + ((10 - sum % 10) % 10) as u8)
+}
+
+/// A Luhn-valid card number: a network prefix at a length it issues, random digits.
+pub fn pan() -> impl Strategy<Value = String> {
+    (
+        0..PREFIXES.len(),
+        any::<prop::sample::Index>(),
+        prop::collection::vec(0_u8..10, 19),
+    )
+        .prop_map(|(which, length, digits)| {
+            let (prefix, lengths) = PREFIXES[which];
+            let length = lengths[length.index(lengths.len())];
+            let mut body = prefix.to_string();
+            for d in digits.iter().take(length - 1 - prefix.len()) {
+                body.push(char::from(b'0' + d));
+            }
+            let check = luhn_check_digit(&body);
+            body.push(check);
+            body
+        })
+}
+
+/// Random text without digits: letters, spaces and the punctuation of URLs, JSON and
+/// error messages.
+pub fn text() -> impl Strategy<Value = String> {
+    "[a-zA-Z :,.;/?=&\"{}()_\\-]{0,24}"
+}
+
+/// A card number, written plain or grouped, inside random text.
+pub fn case() -> impl Strategy<Value = Case> {
+    (
+        pan(),
+        prop_oneof![Just(""), Just(" "), Just("-")],
+        text(),
+        text(),
+    )
+        .prop_map(|(pan_digits, separator, before, after)| {
+            let rendered = pan_digits
+                .as_bytes()
+                .chunks(4)
+                .map(|chunk| std::str::from_utf8(chunk).unwrap())
+                .collect::<Vec<_>>()
+                .join(separator);
+            let embedded = format!("{before}{rendered}{after}");
+            Case {
+                pan_digits,
+                rendered,
+                embedded,
+            }
+        })
+}
