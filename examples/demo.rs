@@ -5,7 +5,7 @@
 
 use booking_otel::conventions::{attribute, span};
 use booking_otel::setup::{ExporterKind, Setup};
-use booking_otel::{CardNumber, Step, StepError};
+use booking_otel::{CardNumber, Step, StepError, booking_step};
 use opentelemetry::trace::SpanKind;
 
 #[derive(Debug, thiserror::Error, StepError)]
@@ -17,33 +17,23 @@ enum BookingError {
     GatewayTimeout(String),
 }
 
+// The attribute form: span `booking.check_availability` with two fields, recorded only
+// when the trace is sampled. Arguments are never recorded unless named here.
+#[booking_step(fields(booking.property_id = property, booking.guests = guests))]
 fn check_availability(property: &'static str, guests: u8) -> Result<u32, BookingError> {
-    Step::new(span::CHECK_AVAILABILITY)
-        .attributes(|a| {
-            a.set(attribute::BOOKING_PROPERTY_ID, property);
-            a.set(attribute::BOOKING_GUESTS, guests);
-            a.set(attribute::BOOKING_CHECK_IN, "2026-12-24");
-            a.set(attribute::BOOKING_CHECK_OUT, "2026-12-27");
-        })
-        .run(|| {
-            if guests > 8 {
-                Err(BookingError::SoldOut)
-            } else {
-                Ok(3)
-            }
-        })
+    if guests > 8 {
+        Err(BookingError::SoldOut)
+    } else {
+        Ok(3)
+    }
 }
 
+#[booking_step(fields(booking.reservation_id = reservation, booking.lock_type = "pessimistic"))]
 fn acquire_lock(reservation: &'static str) -> Result<(), BookingError> {
-    Step::new(span::ACQUIRE_LOCK)
-        .attributes(|a| {
-            a.set(attribute::BOOKING_RESERVATION_ID, reservation);
-            a.set(attribute::BOOKING_LOCK_TYPE, "pessimistic");
-            a.set(attribute::BOOKING_LOCK_TTL_MS, 600_000);
-        })
-        .run(|| Ok(()))
+    Ok(())
 }
 
+// The hand-written form, with the same semantics.
 fn process_payment(card: &CardNumber) -> Result<String, BookingError> {
     Step::new(span::PROCESS_PAYMENT)
         .kind(SpanKind::Client)
@@ -65,9 +55,9 @@ fn process_payment(card: &CardNumber) -> Result<String, BookingError> {
         })
 }
 
-fn release_lock() {
-    Step::new(span::ROLLBACK_RELEASE_LOCK).rollback().run(|| ());
-}
+// A compensating step: span `booking.rollback.release_lock`, counted in booking.rollbacks.
+#[booking_step(rollback)]
+fn release_lock() {}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let telemetry = Setup::new("booking-demo")

@@ -9,7 +9,7 @@ For every case it measures
 
 Then it prints the ratios the targets are stated in, all from this one run.
 
-Usage: python3 scripts/bench.py [--no-criterion] [--only SUBSTRING]
+Usage: python3 scripts/bench.py [--no-criterion | --reuse-criterion] [--only SUBSTRING]
 Needs valgrind (Debian: apt-get install valgrind).
 """
 
@@ -53,8 +53,8 @@ def per_iteration(case):
 
 
 def criterion_ns(case):
-    # criterion keeps the id's '/' as directories.
-    path = os.path.join(TARGET, "criterion", *case.split("/"), "new", "estimates.json")
+    # criterion names the directory after the id, with '/' replaced by '_'.
+    path = os.path.join(TARGET, "criterion", case.replace("/", "_"), "new", "estimates.json")
     try:
         with open(path) as f:
             return json.load(f)["mean"]["point_estimate"]
@@ -65,6 +65,8 @@ def criterion_ns(case):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-criterion", action="store_true", help="instruction counts only")
+    parser.add_argument("--reuse-criterion", action="store_true",
+                        help="report the times of the last criterion run instead of running it")
     parser.add_argument("--only", default="", help="only cases whose id contains this")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
@@ -74,7 +76,7 @@ def main():
     cases = run([DRIVER, "list"], capture_output=True, text=True).stdout.split()
     cases = [c for c in cases if args.only in c]
 
-    if not args.no_criterion:
+    if not args.no_criterion and not args.reuse_criterion:
         run(
             ["cargo", "bench", "--quiet", "--bench", "overhead", "--", "--warm-up-time", "1",
              "--measurement-time", "3", args.only],
@@ -85,7 +87,7 @@ def main():
     ns = {}
     for case in cases:
         ir[case] = per_iteration(case)
-        ns[case] = criterion_ns(case)
+        ns[case] = None if args.no_criterion else criterion_ns(case)
         print(f"measured {case}: {ir[case]:.0f} instructions", file=sys.stderr)
 
     cpu = platform.processor() or platform.machine()
