@@ -10,7 +10,6 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use booking_otel::booking_step;
 use booking_otel::setup::{ExporterKind, Setup};
 use opentelemetry::trace::{Span as _, Status, Tracer, TracerProvider as _};
 use opentelemetry::{KeyValue, global};
@@ -23,6 +22,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use prost::Message;
+use support::failing_step::failing_payment;
 use support::pan::{Case, case};
 
 /// Keeps every export request exactly as it arrived, re-encoded to protobuf bytes.
@@ -45,15 +45,6 @@ impl TraceService for Receiver {
             partial_success: None,
         }))
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct GatewayError(String);
-
-#[booking_step(name = "booking.process_payment")]
-fn failing_payment(message: String) -> Result<(), GatewayError> {
-    Err(GatewayError(message))
 }
 
 fn emit(case: &Case) {

@@ -13,7 +13,6 @@
 
 mod support;
 
-use booking_otel::booking_step;
 use booking_otel::testing::TestTelemetry;
 use opentelemetry::trace::{
     Link, Span as _, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState, Tracer,
@@ -22,6 +21,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 use proptest::prelude::*;
+use support::failing_step::failing_payment;
 use support::pan::{Case, case};
 
 /// Every string the exporter would send for `span`, with where it came from.
@@ -80,15 +80,6 @@ fn assert_no_card_digits(spans: &[SpanData], case: &Case) -> Result<(), TestCase
 
 /// The only number the test itself puts next to a card number.
 const CLEAN_NUMBER: i64 = 42;
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct GatewayError(String);
-
-#[booking_step(name = "booking.process_payment")]
-fn failing_payment(message: String) -> Result<(), GatewayError> {
-    Err(GatewayError(message))
-}
 
 fn emit_everywhere(telemetry: &TestTelemetry, case: &Case) {
     let text = case.embedded.clone();

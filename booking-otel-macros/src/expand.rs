@@ -148,13 +148,12 @@ fn async_trait_body(
     let Expr::Path(func) = &*call.func else {
         return None;
     };
-    let segments: Vec<String> = func
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    if !segments.ends_with(&["Box".to_string(), "pin".to_string()]) || call.args.len() != 1 {
+    let mut segments = func.path.segments.iter().rev();
+    let is_box_pin = matches!(
+        (segments.next(), segments.next()),
+        (Some(pin), Some(boxed)) if pin.ident == "pin" && boxed.ident == "Box"
+    );
+    if !is_box_pin || call.args.len() != 1 {
         return None;
     }
     let Some(Expr::Async(block)) = call.args.first() else {

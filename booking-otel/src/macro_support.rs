@@ -101,14 +101,7 @@ pub trait ViaDynError<'r> {
 impl<'r, T, E: AsRef<dyn Error>> ViaDynError<'r> for &&&Classify<'r, Result<T, E>> {
     #[inline]
     fn booking_outcome(&self) -> Outcome<'r> {
-        match self.0 {
-            Ok(_) => Outcome::Ok,
-            Err(error) => Outcome::Failed {
-                error_type: OTHER_ERROR_TYPE,
-                exception_type: std::any::type_name::<E>(),
-                error: error.as_ref(),
-            },
-        }
+        other_failure(self.0, |error| error.as_ref())
     }
 }
 
@@ -122,14 +115,7 @@ impl<'r, T, E: AsRef<dyn Error + Send + Sync>> ViaDynSendError<'r>
 {
     #[inline]
     fn booking_outcome(&self) -> Outcome<'r> {
-        match self.0 {
-            Ok(_) => Outcome::Ok,
-            Err(error) => Outcome::Failed {
-                error_type: OTHER_ERROR_TYPE,
-                exception_type: std::any::type_name::<E>(),
-                error: error.as_ref(),
-            },
-        }
+        other_failure(self.0, |error| error.as_ref())
     }
 }
 
@@ -141,14 +127,24 @@ pub trait ViaDisplay<'r> {
 impl<'r, T, E: fmt::Display + fmt::Debug> ViaDisplay<'r> for &Classify<'r, Result<T, E>> {
     #[inline]
     fn booking_outcome(&self) -> Outcome<'r> {
-        match self.0 {
-            Ok(_) => Outcome::Ok,
-            Err(error) => Outcome::Failed {
-                error_type: OTHER_ERROR_TYPE,
-                exception_type: std::any::type_name::<E>(),
-                error: DisplayError::ref_cast(error),
-            },
-        }
+        other_failure(self.0, |error| DisplayError::ref_cast(error))
+    }
+}
+
+/// A failure with `error.type = _OTHER` for tiers 3–5, which differ only in how the
+/// error is seen as an [`Error`].
+#[inline]
+fn other_failure<'r, T, E>(
+    result: &'r Result<T, E>,
+    as_error: impl FnOnce(&'r E) -> &'r (dyn Error + 'r),
+) -> Outcome<'r> {
+    match result {
+        Ok(_) => Outcome::Ok,
+        Err(error) => Outcome::Failed {
+            error_type: OTHER_ERROR_TYPE,
+            exception_type: std::any::type_name::<E>(),
+            error: as_error(error),
+        },
     }
 }
 

@@ -1,3 +1,4 @@
 //! Helpers shared by integration tests (not a test target itself).
 
+pub mod failing_step;
 pub mod pan;

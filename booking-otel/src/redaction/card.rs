@@ -199,7 +199,7 @@ impl fmt::Debug for CardNumber {
 
 impl StepValue for CardNumber {
     fn into_step_value(self) -> Value {
-        Value::String(self.to_string().into())
+        self.to_step_value()
     }
 }
 

@@ -69,7 +69,7 @@ impl<T> fmt::Debug for Sensitive<T> {
 
 impl<T> StepValue for Sensitive<T> {
     fn into_step_value(self) -> Value {
-        Value::String(MASK.into())
+        self.to_step_value()
     }
 }
 
@@ -140,7 +140,7 @@ impl fmt::Debug for Fingerprint {
 
 impl StepValue for Fingerprint {
     fn into_step_value(self) -> Value {
-        Value::String(self.to_string().into())
+        self.to_step_value()
     }
 }
 
