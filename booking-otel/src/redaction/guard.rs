@@ -9,6 +9,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::scanner::{RedactionPolicy, RedactionRule};
+use super::thread_cache::with_thread_cache;
 use crate::conventions::{attribute, metric};
 
 /// Wraps the span processor that exports, and masks secrets in each span before handing
@@ -68,39 +69,27 @@ impl<P: SpanProcessor> RedactingSpanProcessor<P> {
 impl RedactionPolicy {
     /// Masks secrets everywhere in `span`; calls `report` once per masked value.
     pub fn redact_span(&self, span: &mut SpanData, report: &mut dyn FnMut(RedactionRule)) {
-        if let Some(masked) = self.redact_str_with(&span.name, report) {
-            span.name = masked.into();
-        }
-        for kv in span.attributes.iter_mut() {
-            self.redact_value_with(kv.key.as_str(), &mut kv.value, report);
-        }
-        for event in span.events.events.iter_mut() {
-            if let Some(masked) = self.redact_str_with(&event.name, report) {
-                event.name = masked.into();
+        // `move`: the closure holds `span` itself, not a reference to each field.
+        with_thread_cache(move |cache| {
+            self.redact_named_list(cache, &mut span.name, &mut span.attributes, report);
+            for event in span.events.events.iter_mut() {
+                self.redact_named_list(cache, &mut event.name, &mut event.attributes, report);
             }
-            for kv in event.attributes.iter_mut() {
-                self.redact_value_with(kv.key.as_str(), &mut kv.value, report);
+            for link in span.links.links.iter_mut() {
+                for attribute in link.attributes.iter_mut() {
+                    self.redact_attribute(&mut cache.decisions, attribute, report);
+                }
             }
-        }
-        for link in span.links.links.iter_mut() {
-            for kv in link.attributes.iter_mut() {
-                self.redact_value_with(kv.key.as_str(), &mut kv.value, report);
+            if let opentelemetry::trace::Status::Error { description } = &mut span.status {
+                self.redact_name(&mut cache.decisions, description, report);
             }
-        }
-        if let opentelemetry::trace::Status::Error { description } = &mut span.status
-            && let Some(masked) = self.redact_str_with(description, report)
-        {
-            *description = masked.into();
-        }
+        });
     }
 }
 
-impl<P: SpanProcessor> SpanProcessor for RedactingSpanProcessor<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
+impl<P: SpanProcessor> RedactingSpanProcessor<P> {
+    #[inline(always)]
+    fn redacted(&self, mut span: SpanData) -> SpanData {
         match &self.redactions {
             Some(counter) => self.policy.redact_span(&mut span, &mut |rule| {
                 counter.add(
@@ -110,7 +99,17 @@ impl<P: SpanProcessor> SpanProcessor for RedactingSpanProcessor<P> {
             }),
             None => self.policy.redact_span(&mut span, &mut |_| {}),
         }
-        self.inner.on_end(span);
+        span
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for RedactingSpanProcessor<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.inner.on_end(self.redacted(span));
     }
 
     fn force_flush(&self) -> OTelSdkResult {

@@ -16,6 +16,8 @@ mod card;
 mod guard;
 mod scanner;
 mod sensitive;
+mod thread_cache;
+mod words;
 
 pub use card::{CardBrand, CardDataError, CardNumber, Cvv, Pin};
 #[cfg(feature = "sdk")]
