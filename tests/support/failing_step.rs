@@ -1,6 +1,8 @@
 //! A `#[booking_step]` whose error message is whatever the test passes: the exception
 //! message and status description then carry that text.
 
+#![allow(dead_code)]
+
 use booking_otel::booking_step;
 
 #[derive(Debug, thiserror::Error)]
