@@ -48,7 +48,6 @@ use opentelemetry::{Array, KeyValue, StringValue, Value};
 use super::card::{CardBrand, luhn_valid};
 use super::thread_cache::{
     Check, CleanString, Decisions, KeyClass, ShapeBuilder, ThreadCache, new_policy_id,
-    with_thread_cache,
 };
 use super::words::{digits_and_at, has_at};
 
@@ -295,13 +294,12 @@ impl RedactionPolicy {
 
     /// Masks secrets in the value of attribute `key`, in place. Returns whether it changed.
     pub fn redact_value(&self, key: &str, value: &mut Value) -> bool {
-        let mut attribute =
-            KeyValue::new(key.to_owned(), std::mem::replace(value, Value::Bool(false)));
-        let changed = with_thread_cache(|cache| {
-            self.redact_attribute(&mut cache.decisions, &mut attribute, &mut |_| {})
-        });
-        *value = attribute.value;
-        changed
+        let report = &mut |_| {};
+        match self.classify_key(key) {
+            KeyClass::Allowed => false,
+            KeyClass::Denied => deny(value, report),
+            KeyClass::Scanned => self.redact_scanned_value(value, report),
+        }
     }
 
     /// Masks secrets in a list of attributes named `name` (a span's or an event's),
@@ -413,11 +411,7 @@ impl RedactionPolicy {
         let class = decisions.key_class(self.id, &attribute.key, |key| self.classify_key(key));
         let changed = match class {
             KeyClass::Allowed => false,
-            KeyClass::Denied => {
-                report(RedactionRule::DeniedKey);
-                attribute.value = Value::String(DENIED_VALUE.into());
-                true
-            }
+            KeyClass::Denied => deny(&mut attribute.value, report),
             // The common values (a string, a small integer, a boolean) are decided
             // inline; the rest out of line.
             KeyClass::Scanned => match &mut attribute.value {
@@ -538,6 +532,13 @@ impl RedactionPolicy {
             _ => false,
         }
     }
+}
+
+/// Replaces the value of a denied key.
+fn deny(value: &mut Value, report: &mut dyn FnMut(RedactionRule)) -> bool {
+    report(RedactionRule::DeniedKey);
+    *value = Value::String(DENIED_VALUE.into());
+    true
 }
 
 /// A set of bytes, for one-lookup membership tests.
