@@ -194,8 +194,8 @@ impl RedactionPolicy {
         !self.allowed_keys.is_empty() && self.allowed_keys.iter().any(|k| k == key)
     }
 
-    /// Whether `key` names a secret. Allocation-free and linear in the key: it runs for
-    /// every exported attribute. A denied name matches a whole word of the key, where
+    /// Whether `key` names a secret. Allocation-free and linear in the key (the guard
+    /// also remembers the answer per thread). A denied name matches a whole word of the key, where
     /// words are bounded by the key's ends, `.`, `_` and `-` (`-` matches `_`), in any
     /// case: `payment.card_cvv`, `CVV2`, `x-security-code` are all denied.
     pub fn is_denied_key(&self, key: &str) -> bool {
