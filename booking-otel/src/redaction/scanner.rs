@@ -332,7 +332,9 @@ impl RedactionPolicy {
                 }
                 return;
             }
-            if cache.decisions.is_known_clean(self.id, static_name) {
+            if cache.decisions.is_known_clean(self.id, static_name)
+                && cache.shapes.may_learn(static_name)
+            {
                 let mut shape = ShapeBuilder::new(self.id, static_name, attributes.len());
                 for attribute in attributes.iter_mut() {
                     let (class, changed) =

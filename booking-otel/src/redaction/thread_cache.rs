@@ -26,6 +26,17 @@
 //! address (a constant or an `Arc<str>`, which the entry then keeps alive). A string
 //! built per span is copied by a clone, so it is marked as such and scanned every time.
 //! Strings that were masked are never remembered.
+//!
+//! # Shapes
+//!
+//! The attribute list of a span or event with a constant name is the same at each call
+//! site: the same constant keys, often the same constant values. The second time a
+//! clean constant name is seen, its list's shape is remembered: at each position, the
+//! key (by address, a clone kept alive) and, when it is a clean constant string, an
+//! integer of fewer than 13 digits or a boolean, the value. A later list with the same
+//! name and length skips each attribute that matches its position, only scans the
+//! value when just the key matches, and takes the long way otherwise. Into a full set,
+//! shapes are relearned on one miss in eight.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,8 +65,9 @@ pub(super) fn new_policy_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Two entries per set, the most recently inserted first.
-const WAYS: usize = 2;
+/// Entries per set, the most recently inserted first: four, so that a few constants
+/// whose addresses fall in one set do not keep evicting each other.
+const WAYS: usize = 4;
 const KEY_SETS: usize = 64;
 const CONTENT_SETS: usize = 32;
 const STRING_SETS: usize = 64;
@@ -167,12 +179,13 @@ impl Tables {
     fn new() -> Box<Tables> {
         Box::new(Tables {
             decisions: DecisionTables {
-                keys: [const { [KeyEntry::EMPTY, KeyEntry::EMPTY] }; KEY_SETS],
+                keys: [const { [const { KeyEntry::EMPTY }; WAYS] }; KEY_SETS],
                 key_contents: [[ContentEntry::EMPTY; WAYS]; CONTENT_SETS],
-                strings: [const { [StringEntry::EMPTY, StringEntry::EMPTY] }; STRING_SETS],
+                strings: [const { [const { StringEntry::EMPTY }; WAYS] }; STRING_SETS],
             },
             shapes: ShapeTable {
-                sets: [const { [None, None] }; SHAPE_SETS],
+                sets: [const { [const { None }; WAYS] }; SHAPE_SETS],
+                misses: [0; SHAPE_SETS],
             },
         })
     }
@@ -312,7 +325,7 @@ impl DecisionTables {
             Some(entry) => (entry.class, entry.by_address),
             None => {
                 let class = classify(text);
-                set[1] = set[0];
+                set.rotate_right(1);
                 set[0] = ContentEntry {
                     policy,
                     len: text.len(),
@@ -327,7 +340,7 @@ impl DecisionTables {
             let alive = key.clone();
             if alive.as_str().as_ptr() == text.as_ptr() {
                 let set = &mut self.keys[address_set(text.as_ptr() as usize, KEY_SETS)];
-                set.swap(0, 1);
+                set.rotate_right(1);
                 set[0] = KeyEntry {
                     address: text.as_ptr() as usize,
                     len: text.len(),
@@ -569,10 +582,12 @@ impl ShapeBuilder {
     }
 }
 
-/// The shapes, by name address: two per set (a step that fails has one more
-/// attribute than one that succeeds).
+/// The shapes, by name address (a step that fails has one more attribute than one that
+/// succeeds: two shapes of one name).
 struct ShapeTable {
     sets: [[Option<Shape>; WAYS]; SHAPE_SETS],
+    /// Misses of each full set, so that lists that keep changing relearn rarely.
+    misses: [u8; SHAPE_SETS],
 }
 
 /// What is known of attribute lists.
@@ -597,6 +612,24 @@ impl Shapes<'_> {
             })
     }
 
+    /// Whether to learn the shape of a list named `name` that [`find`](Self::find) did
+    /// not know. Into a set with room, always; into a full one (a name whose lists keep
+    /// changing length, or names that share a set), one miss in eight: learning costs
+    /// a few allocations.
+    #[inline]
+    pub(super) fn may_learn(&mut self, name: &'static str) -> bool {
+        let Some(table) = self.table.as_deref_mut() else {
+            return false;
+        };
+        let set = address_set(name.as_ptr() as usize, SHAPE_SETS);
+        if table.sets[set].iter().any(Option::is_none) {
+            return true;
+        }
+        let misses = &mut table.misses[set];
+        *misses = misses.wrapping_add(1);
+        *misses % 8 == 0
+    }
+
     /// Keeps the shape `builder` built, in place of the least recent one of its set.
     #[cold]
     #[inline(never)]
@@ -607,7 +640,7 @@ impl Shapes<'_> {
         let mut shape = builder.shape;
         shape.known = builder.known.into_boxed_slice();
         let set = &mut table.sets[address_set(shape.name_address, SHAPE_SETS)];
-        set.swap(0, 1);
+        set.rotate_right(1);
         set[0] = Some(shape);
     }
 }
@@ -745,5 +778,68 @@ mod tests {
             counting(policy, &key, &mut inner_calls);
         });
         assert_eq!(inner_calls, 2);
+    }
+
+    #[test]
+    fn strings_are_trusted_only_once_a_clone_stays_at_their_address() {
+        let policy = new_policy_id();
+        with_thread_cache(|cache| {
+            let decisions = &mut cache.decisions;
+            // A constant name: at once.
+            decisions.found_clean(policy, CleanString::Static("booking.confirm"));
+            assert!(decisions.is_known_clean(policy, "booking.confirm"));
+            // A constant value: the second time, when its clone is at the same address.
+            let constant = StringValue::from("pessimistic");
+            decisions.found_clean(policy, CleanString::Value(&constant));
+            assert!(!decisions.is_known_clean(policy, constant.as_str()));
+            decisions.found_clean(policy, CleanString::Value(&constant));
+            assert!(decisions.is_known_clean(policy, constant.as_str()));
+            // A shared one too; its clone keeps it alive.
+            let shared = StringValue::from(std::sync::Arc::<str>::from("res-81"));
+            decisions.found_clean(policy, CleanString::Value(&shared));
+            decisions.found_clean(policy, CleanString::Value(&shared));
+            assert!(decisions.is_known_clean(policy, shared.as_str()));
+            // One built per span, never: its clone is a copy elsewhere.
+            let built = StringValue::from(String::from("built per span"));
+            for _ in 0..3 {
+                decisions.found_clean(policy, CleanString::Value(&built));
+            }
+            assert!(!decisions.is_known_clean(policy, built.as_str()));
+            // Nor under another policy.
+            assert!(!decisions.is_known_clean(new_policy_id(), "booking.confirm"));
+        });
+    }
+
+    #[test]
+    fn a_full_shape_set_relearns_one_miss_in_eight() {
+        // Names 128 bytes apart share a set (4 bytes of address per set, 32 sets).
+        static NAMES: &str = concat!(
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+            "----------------------------------------------------------------",
+        );
+        let name = |n: usize| &NAMES[128 * n..128 * n + 8];
+        let set = |n: usize| address_set(name(n).as_ptr() as usize, SHAPE_SETS);
+        assert!((0..=WAYS).all(|n| set(n) == set(0)));
+        let policy = new_policy_id();
+        with_thread_cache(|cache| {
+            let shapes = &mut cache.shapes;
+            for n in 0..WAYS {
+                assert!(shapes.may_learn(name(n)), "a set with room learns at once");
+                shapes.learn(ShapeBuilder::new(policy, name(n), 0));
+                assert!(shapes.find(policy, name(n), 0).is_some());
+            }
+            let learned = (0..64).filter(|_| shapes.may_learn(name(WAYS))).count();
+            assert_eq!(learned, 8);
+        });
     }
 }
