@@ -40,7 +40,7 @@ use crate::conventions::{attribute, metric};
 ///
 /// The guard runs on the thread that ends the span, before the span reaches the
 /// exporting processor. Each such thread keeps a cache of what the policy already
-/// decided (25 KiB, allocated on its first span, no lock): the class of each attribute
+/// decided (49 KiB, allocated on its first span, no lock): the class of each attribute
 /// key, which constant strings are clean, and the attribute lists of each constant span
 /// or event name. A constant key with a constant value or a small number then costs a
 /// few comparisons, and only values that change from span to span (ids, messages) are

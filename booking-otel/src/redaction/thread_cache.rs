@@ -3,7 +3,7 @@
 //!
 //! The same few dozen keys, span names and constant values come back on every span,
 //! and the guard runs on the thread that ends the span. So each thread that exports
-//! keeps a few small tables (allocated on its first span, 25 KiB), used without a
+//! keeps a few small tables (allocated on its first span, 49 KiB), used without a
 //! lock. Every entry is tagged with the policy's identity. The cache changes the cost,
 //! never the result: whatever it does not hold is decided again.
 //!
