@@ -1,5 +1,6 @@
 //! The per-thread memory of what a [`RedactionPolicy`](super::RedactionPolicy) already
-//! decided: the class of each attribute key, and which constant strings are clean.
+//! decided: the class of each attribute key, which constant strings are clean, and the
+//! shape of the attribute lists of each constant span or event name.
 //!
 //! The same few dozen keys, span names and constant values come back on every span,
 //! and the guard runs on the thread that ends the span. So each thread that exports

@@ -228,4 +228,17 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn has_at_finds_an_at_sign_at_every_position_and_length() {
+        for n in 0..48 {
+            let text = "x".repeat(n);
+            assert!(!has_at(text.as_bytes()), "{n}");
+            for at in 0..n {
+                let mut bytes = text.clone().into_bytes();
+                bytes[at] = b'@';
+                assert!(has_at(&bytes), "{n} @{at}");
+            }
+        }
+    }
 }
