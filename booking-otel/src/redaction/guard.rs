@@ -45,7 +45,7 @@ use crate::conventions::{attribute, metric};
 /// or event name. A constant key with a constant value or a small number then costs a
 /// few comparisons, and only values that change from span to span (ids, messages) are
 /// scanned, at about two instructions per byte. On a five-span booking over an exporter
-/// that drops spans the guard adds about 9.5% (see `BENCHMARKS.md`). The cache changes
+/// that drops spans the guard adds about 9.6% (see `BENCHMARKS.md`). The cache changes
 /// the cost, never what is exported.
 #[derive(Debug)]
 pub struct RedactingSpanProcessor<P> {
