@@ -384,18 +384,7 @@ impl RedactionPolicy {
         report: &mut dyn FnMut(RedactionRule),
     ) -> bool {
         match value {
-            Value::String(s) => {
-                if self.is_clean(s.as_str()) {
-                    return false;
-                }
-                match self.redact_suspect_str(s.as_str(), report) {
-                    Some(masked) => {
-                        *s = StringValue::from(masked);
-                        true
-                    }
-                    None => false,
-                }
-            }
+            Value::String(s) => !self.is_clean(s.as_str()) && self.mask_string(s, report),
             Value::I64(i) if i.unsigned_abs() < MIN_PAN => false,
             Value::Bool(_) => false,
             value => self.redact_other_value(&mut Decisions::none(), value, report),
@@ -464,6 +453,11 @@ impl RedactionPolicy {
             cache.found_clean(self.id, CleanString::Value(value));
             return false;
         }
+        self.mask_string(value, report)
+    }
+
+    /// Masks what the scanner finds in `value`, a string that failed the fast check.
+    fn mask_string(&self, value: &mut StringValue, report: &mut dyn FnMut(RedactionRule)) -> bool {
         match self.redact_suspect_str(value.as_str(), report) {
             Some(masked) => {
                 *value = StringValue::from(masked);

@@ -267,24 +267,17 @@ impl Decisions<'_> {
             return classify(key.as_str());
         };
         let text = key.as_str();
-        let (address, len) = (text.as_ptr() as usize, text.len());
-        for entry in &tables.keys[address_set(address, KEY_SETS)] {
-            if entry.address == address && entry.len == len && entry.policy == policy {
-                return entry.class;
-            }
+        match tables.key_by_address(policy, text) {
+            Some(entry) => entry.class,
+            None => tables.key_class_by_content(policy, key, classify),
         }
-        tables.key_class_by_content(policy, key, classify)
     }
 
     /// Whether the key table holds `key` by address (so that a clone of it stays there).
     pub(super) fn is_key_by_address(&self, policy: u64, key: &str) -> bool {
-        let Some(tables) = self.tables.as_deref() else {
-            return false;
-        };
-        let (address, len) = (key.as_ptr() as usize, key.len());
-        tables.keys[address_set(address, KEY_SETS)]
-            .iter()
-            .any(|entry| entry.address == address && entry.len == len && entry.policy == policy)
+        self.tables
+            .as_deref()
+            .is_some_and(|tables| tables.key_by_address(policy, key).is_some())
     }
 
     /// Whether `text` was found clean under `policy` and cannot have changed since.
@@ -309,6 +302,15 @@ impl Decisions<'_> {
 }
 
 impl DecisionTables {
+    /// The entry of `key` (by its address and length) under `policy`.
+    #[inline(always)]
+    fn key_by_address(&self, policy: u64, key: &str) -> Option<&KeyEntry> {
+        let (address, len) = (key.as_ptr() as usize, key.len());
+        self.keys[address_set(address, KEY_SETS)]
+            .iter()
+            .find(|entry| entry.address == address && entry.len == len && entry.policy == policy)
+    }
+
     #[cold]
     #[inline(never)]
     fn key_class_by_content(
@@ -813,22 +815,10 @@ mod tests {
 
     #[test]
     fn a_full_shape_set_relearns_one_miss_in_eight() {
-        // Names 128 bytes apart share a set (4 bytes of address per set, 32 sets).
-        static NAMES: &str = concat!(
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-            "----------------------------------------------------------------",
-        );
-        let name = |n: usize| &NAMES[128 * n..128 * n + 8];
+        // Names 128 bytes apart share a set (4 bytes of address per set, 32 sets); a
+        // leaked string lives as long as a constant.
+        let names: &'static str = "-".repeat(128 * (WAYS + 1) + 8).leak();
+        let name = |n: usize| &names[128 * n..128 * n + 8];
         let set = |n: usize| address_set(name(n).as_ptr() as usize, SHAPE_SETS);
         assert!((0..=WAYS).all(|n| set(n) == set(0)));
         let policy = new_policy_id();
