@@ -230,14 +230,10 @@ impl RedactionPolicy {
         self.redact_str_with(text, &mut |_| {})
     }
 
-    /// The fast path every exported string takes: one pass over its bytes rules out
-    /// the common clean string (a card number needs 13 digits, an email an `@`).
-    #[inline(always)]
-    pub(crate) fn redact_str_with(
-        &self,
-        text: &str,
-        report: &mut dyn FnMut(RedactionRule),
-    ) -> Option<String> {
+    /// [`redact_str`](Self::redact_str), reporting each rule that masked something.
+    /// The guard's own paths check [`is_clean`](Self::is_clean) first themselves, so
+    /// that they can remember clean strings.
+    fn redact_str_with(&self, text: &str, report: &mut dyn FnMut(RedactionRule)) -> Option<String> {
         if self.is_clean(text) {
             return None;
         }
