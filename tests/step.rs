@@ -308,18 +308,12 @@ fn parallel_handles_do_not_see_each_other() {
     let a = std::thread::spawn(|| {
         let t = TestTelemetry::install();
         Step::new("booking.thread_a").run(|| ());
-        t.spans()
-            .iter()
-            .map(|s| s.name.to_string())
-            .collect::<Vec<_>>()
+        t.span_names()
     });
     let b = std::thread::spawn(|| {
         let t = TestTelemetry::install();
         Step::new("booking.thread_b").run(|| ());
-        t.spans()
-            .iter()
-            .map(|s| s.name.to_string())
-            .collect::<Vec<_>>()
+        t.span_names()
     });
     assert_eq!(a.join().unwrap(), ["booking.thread_a"]);
     assert_eq!(b.join().unwrap(), ["booking.thread_b"]);

@@ -231,6 +231,20 @@ impl TestTelemetry {
             .collect()
     }
 
+    /// The names of [`spans`](Self::spans), in end order: children before parents.
+    ///
+    /// ```
+    /// use booking_otel::Step;
+    /// use booking_otel::testing::TestTelemetry;
+    ///
+    /// let telemetry = TestTelemetry::install();
+    /// Step::new("booking.create").run(|| Step::new("booking.confirm").run(|| ()));
+    /// assert_eq!(telemetry.span_names(), ["booking.confirm", "booking.create"]);
+    /// ```
+    pub fn span_names(&self) -> Vec<String> {
+        self.spans().iter().map(|s| s.name.to_string()).collect()
+    }
+
     /// The one span named `name`. Panics, printing the span tree, when there is none or
     /// more than one.
     #[track_caller]

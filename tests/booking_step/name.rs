@@ -27,13 +27,8 @@ fn the_span_has_the_given_name() {
         .expect("runtime")
         .block_on(create());
 
-    let names: Vec<String> = telemetry
-        .spans()
-        .iter()
-        .map(|s| s.name.to_string())
-        .collect();
     assert_eq!(
-        names,
+        telemetry.span_names(),
         [
             "booking.process_payment",
             span::CONFIRM,

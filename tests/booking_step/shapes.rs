@@ -227,13 +227,8 @@ fn methods_generics_and_impl_trait() {
     assert_eq!(cheapest([129, 99, 149]), Some(99));
     assert_eq!(first_word("deluxe king room"), "deluxe");
 
-    let names: Vec<String> = telemetry
-        .spans()
-        .iter()
-        .map(|s| s.name.to_string())
-        .collect();
     assert_eq!(
-        names,
+        telemetry.span_names(),
         [
             "booking.available",
             "booking.hold",
