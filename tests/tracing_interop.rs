@@ -90,11 +90,27 @@ async fn confirm() -> Result<(), std::io::Error> {
 async fn a_booking_step_nests_under_a_tracing_span_and_over_one() {
     let telemetry = TestTelemetry::install();
     install_subscriber(&telemetry);
-    confirm()
+    // An async step's parent is the context where it is *called*: call it inside the
+    // instrumented block (as a handler does), not `confirm().instrument(span)`, whose call
+    // happens before the span is entered.
+    async { confirm().await }
         .instrument(tracing::info_span!("axum.request"))
         .await
         .unwrap();
     let spans = telemetry.spans();
     assert_eq!(parent_name(&spans, "booking.confirm"), "axum.request");
     assert_eq!(parent_name(&spans, "smtp.send"), "booking.confirm");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_step_called_inside_an_entered_tracing_span_is_its_child() {
+    let telemetry = TestTelemetry::install();
+    install_subscriber(&telemetry);
+    let request = tracing::info_span!("axum.request");
+    // Created (called) while the span is entered, awaited after it was left.
+    let confirmed = request.in_scope(confirm);
+    confirmed.await.unwrap();
+    drop(request);
+    let spans = telemetry.spans();
+    assert_eq!(parent_name(&spans, "booking.confirm"), "axum.request");
 }

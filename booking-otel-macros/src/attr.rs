@@ -32,7 +32,17 @@ pub(crate) struct Field {
     pub(crate) key: String,
     /// Where the key was written, for errors.
     pub(crate) key_span: Span,
-    pub(crate) value: Expr,
+    pub(crate) value: FieldValue,
+}
+
+/// The value of a field, as written.
+pub(crate) enum FieldValue {
+    /// A string literal: recorded without a copy.
+    Literal(LitStr),
+    /// `%expr`: recorded through its `Display` text.
+    Display(Expr),
+    /// Any other expression: recorded by reference through `StepValue`.
+    Value(Expr),
 }
 
 pub(crate) const OPTIONS: &str = "`name`, `kind`, `fields`, `rollback`, `crate`";
@@ -143,7 +153,18 @@ impl Parse for Field {
             )));
         }
         input.parse::<Token![=]>()?;
-        let value: Expr = input.parse()?;
+        let value = if input.peek(Token![%]) {
+            input.parse::<Token![%]>()?;
+            FieldValue::Display(input.parse()?)
+        } else {
+            match input.parse()? {
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(literal),
+                    attrs,
+                }) if attrs.is_empty() => FieldValue::Literal(literal),
+                value => FieldValue::Value(value),
+            }
+        };
         Ok(Field {
             key,
             key_span,

@@ -1,16 +1,17 @@
 //! `#[booking_step(..)]`, stage 3: generate the instrumented function.
 //!
 //! The expansion is one `Step` builder chain plus one call into
-//! `booking_otel::__private`:
+//! `booking_otel::__private_X_Y_Z` (the runtime module of the same release):
 //!
 //! ```text
 //! fn f(args) -> R {
 //!     let __booking_step = Step::new("booking.f").kind(..).attributes(|a| ..).start();
 //!     __private::run(__booking_step, move || -> R { body }, |r| classify(r))
 //! }
-//! async fn f(args) -> R {
-//!     let __booking_step = ...start();
-//!     __private::instrument(__booking_step, async move { body }, |r| classify(r)).await
+//! // async fn f(args) -> R becomes:
+//! fn f(args) -> impl Future<Output = R> {
+//!     let __booking_step = ...start();          // at the call: the caller's context is the parent
+//!     __private::instrument(__booking_step, async move { let args = args; body }, |r| classify(r))
 //! }
 //! ```
 //!
@@ -18,92 +19,187 @@
 //! step, not skip it. Fields are recorded by reference inside the attributes closure,
 //! which runs only when the span is recording and before the body takes the arguments.
 
-use proc_macro2::{TokenStream, TokenTree};
-use quote::{ToTokens, quote, quote_spanned};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Block, Expr, ReturnType, Stmt};
+use syn::{Block, Expr, FnArg, Pat, PatIdent, ReturnType, Signature, Stmt};
 
+use crate::attr::FieldValue;
 use crate::valid::{Step, StepName};
 
 pub(crate) fn expand(step: Step) -> TokenStream {
-    let krate = step
-        .krate
-        .as_ref()
-        .map(|p| quote!(#p))
-        .unwrap_or_else(|| quote!(::booking_otel));
-    let start = start_step(&step, &krate);
-    let classify = classify(&krate);
-    let mut function = step.function;
-    let body = &function.block;
-    let new_body = if function.sig.asyncness.is_some() {
-        let fake_return = fake_return(&function.sig.output);
-        quote! {{
+    let private = private_path(&step);
+    let start = start_step(&step, &private);
+    let classify = classify(&private);
+    let function = &step.function;
+    let body = function.body();
+    if function.sig.asyncness.is_some() {
+        return expand_async(&step, &start, &classify, &private);
+    }
+    if let Some(async_trait_body) = function
+        .parsed_body()
+        .and_then(|block| async_trait_body(&block, &start, &classify, &private))
+    {
+        return function.emit(&function.sig, async_trait_body);
+    }
+    let annotation = match &function.sig.output {
+        ReturnType::Type(arrow, ty) if !contains_impl_trait(ty.to_token_stream()) => {
+            quote!(#arrow #ty)
+        }
+        _ => TokenStream::new(),
+    };
+    function.emit(
+        &function.sig,
+        quote! {
             let __booking_step = #start;
-            #krate::__private::instrument(
+            #private::run(__booking_step, move || #annotation #body, #classify)
+        },
+    )
+}
+
+/// `async fn f(args) -> R { body }` becomes
+/// `fn f(args) -> impl Future<Output = R> { start the step; instrument(async move { body }) }`,
+/// so that the step starts where the function is called, as a child of the context
+/// current there, whichever task or thread later polls the future.
+///
+/// Every argument moves into the future first, as `async fn` does: an unused `_permit`
+/// still lives until the future completes.
+fn expand_async(
+    step: &Step,
+    start: &TokenStream,
+    classify: &TokenStream,
+    private: &TokenStream,
+) -> TokenStream {
+    let function = &step.function;
+    let mut sig: Signature = function.sig.clone();
+    sig.asyncness = None;
+    let output = match &function.sig.output {
+        ReturnType::Type(_, ty) => quote!(#ty),
+        ReturnType::Default => quote!(()),
+    };
+    let future_span = function.sig.fn_token.span;
+    sig.output = syn::parse_quote_spanned! {future_span=>
+        -> impl ::core::future::Future<Output = #output>
+    };
+    let mut moves = Vec::new();
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                if receiver.reference.is_none() {
+                    moves.push(quote!(let _ = &self;));
+                }
+            }
+            FnArg::Typed(typed) => match &mut *typed.pat {
+                // `mut x` stays `x` in the signature and becomes `let mut x = x;` inside,
+                // so that fields can still name `x`.
+                Pat::Ident(PatIdent {
+                    by_ref: None,
+                    mutability,
+                    ident,
+                    subpat: None,
+                    ..
+                }) => {
+                    let mutability = mutability.take();
+                    moves.push(quote!(let #mutability #ident = #ident;));
+                }
+                pattern => {
+                    let arg = format_ident!("__booking_arg{}", index, span = Span::mixed_site());
+                    let pattern = std::mem::replace(
+                        pattern,
+                        Pat::Ident(PatIdent {
+                            attrs: Vec::new(),
+                            by_ref: None,
+                            mutability: None,
+                            ident: arg.clone(),
+                            subpat: None,
+                        }),
+                    );
+                    moves.push(quote!(let #pattern = #arg;));
+                }
+            },
+        }
+    }
+    let fake_return = fake_return(&function.sig.output);
+    let body = function.body();
+    function.emit(
+        &sig,
+        quote! {
+            let __booking_step = #start;
+            #private::instrument(
                 __booking_step,
                 async move {
+                    #(#moves)*
                     #fake_return
                     #body
                 },
                 #classify,
             )
-            .await
-        }}
-    } else if let Some(async_trait_body) = async_trait_body(body, &start, &classify, &krate) {
-        async_trait_body
-    } else {
-        let annotation = match &function.sig.output {
-            ReturnType::Type(arrow, ty) if !contains_impl_trait(ty.to_token_stream()) => {
-                quote!(#arrow #ty)
-            }
-            _ => TokenStream::new(),
-        };
-        quote! {{
-            let __booking_step = #start;
-            #krate::__private::run(__booking_step, move || #annotation #body, #classify)
-        }}
-    };
-    function.block = Box::new(syn::parse_quote!(#new_body));
-    function.into_token_stream()
+        },
+    )
+}
+
+/// `booking_otel::__private_X_Y_Z`, the runtime module of the release this macro crate
+/// belongs to (both crates share one version, and the runtime pins this crate with `=`).
+fn private_path(step: &Step) -> TokenStream {
+    let krate = step
+        .krate
+        .as_ref()
+        .map(|p| quote!(#p))
+        .unwrap_or_else(|| quote!(::booking_otel));
+    let module = format_ident!("__private_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
+    quote!(#krate::#module)
 }
 
 /// `Step::new(name).kind(..).rollback().attributes(..).start()`
-fn start_step(step: &Step, krate: &TokenStream) -> TokenStream {
+fn start_step(step: &Step, private: &TokenStream) -> TokenStream {
     let name = match &step.name {
         StepName::Literal(name) => quote!(#name),
         StepName::Path(path) => quote!(#path),
     };
-    let kind = step.kind.as_ref().map(
-        |variant| quote_spanned!(variant.span()=> .kind(#krate::__private::SpanKind::#variant)),
-    );
+    let kind = step
+        .kind
+        .as_ref()
+        .map(|variant| quote_spanned!(variant.span()=> .kind(#private::SpanKind::#variant)));
     let rollback = step.rollback.then(|| quote!(.rollback()));
     let attributes = (!step.fields.is_empty()).then(|| {
         let sets = step.fields.iter().map(|field| {
             let key = &field.key;
-            let value = &field.value;
-            quote_spanned!(value.span()=> #krate::__private::record(__booking_attributes, #key, &(#value));)
+            match &field.value {
+                // A string literal is recorded without a copy.
+                FieldValue::Literal(literal) => quote_spanned! {literal.span()=>
+                    __booking_attributes.set_static(#key, #literal);
+                },
+                // Recorded by reference: a field never moves out of an argument.
+                FieldValue::Value(value) => quote_spanned! {value.span()=>
+                    #[allow(clippy::needless_borrows_for_generic_args)]
+                    __booking_attributes.set(#key, &(#value));
+                },
+                FieldValue::Display(value) => quote_spanned! {value.span()=>
+                    __booking_attributes.set(#key, #private::display(&(#value)));
+                },
+            }
         });
         quote! {
-            .attributes(|__booking_attributes: &mut #krate::__private::StepAttributes<'_>| {
+            .attributes(|__booking_attributes: &mut #private::StepAttributes<'_>| {
                 #(#sets)*
             })
         }
     });
     quote! {
-        #krate::__private::Step::new(#name) #kind #rollback #attributes .start()
+        #private::Step::new(#name) #kind #rollback #attributes .start()
     }
 }
 
 /// The closure that classifies the returned value; see `booking_otel::__private`.
-fn classify(krate: &TokenStream) -> TokenStream {
+fn classify(private: &TokenStream) -> TokenStream {
     quote! {
         |__booking_result| {
             #[allow(unused_imports)]
-            use #krate::__private::{
-                ViaAnything as _, ViaDisplay as _, ViaDynError as _, ViaDynSendError as _,
-                ViaError as _, ViaStepResult as _,
+            use #private::{
+                ViaAnyErr as _, ViaAnything as _, ViaDisplay as _, ViaDynError as _,
+                ViaDynSendError as _, ViaError as _, ViaStepResult as _,
             };
-            (&&&&&&#krate::__private::Classify(__booking_result)).booking_outcome()
+            (&&&&&&&#private::Classify(__booking_result)).booking_outcome()
         }
     }
 }
@@ -139,7 +235,7 @@ fn async_trait_body(
     body: &Block,
     start: &TokenStream,
     classify: &TokenStream,
-    krate: &TokenStream,
+    private: &TokenStream,
 ) -> Option<TokenStream> {
     let (last, before) = body.stmts.split_last()?;
     let Stmt::Expr(Expr::Call(call), None) = last else {
@@ -163,7 +259,7 @@ fn async_trait_body(
     Some(quote! {{
         #(#before)*
         let __booking_step = #start;
-        #func(#krate::__private::instrument(__booking_step, #block, #classify))
+        #func(#private::instrument(__booking_step, #block, #classify))
     }})
 }
 

@@ -7,6 +7,7 @@ extern crate proc_macro;
 mod attr;
 mod case;
 mod expand;
+mod item;
 mod step_error;
 mod valid;
 

@@ -3,9 +3,10 @@
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
-use syn::{Ident, Item, ItemFn, Path};
+use syn::{Ident, Item, Path};
 
 use crate::attr::{Args, Field, Name};
+use crate::item::MaybeItemFn;
 
 /// A checked `#[booking_step]`: everything [`crate::expand`] needs.
 pub(crate) struct Step {
@@ -15,7 +16,7 @@ pub(crate) struct Step {
     pub(crate) fields: Vec<Field>,
     pub(crate) rollback: bool,
     pub(crate) krate: Option<Path>,
-    pub(crate) function: ItemFn,
+    pub(crate) function: MaybeItemFn,
 }
 
 /// The span name the step will have.
@@ -39,23 +40,10 @@ const ROLLBACK_PREFIX: &str = "booking.rollback.";
 /// Checks `args` against the decorated `item`. On error the caller still emits `item`.
 pub(crate) fn validate(args: Args, item: TokenStream) -> syn::Result<Step> {
     let mut errors = Errors(args.errors);
-    let function = match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Fn(function)) => Some(function),
-        Ok(other) => {
-            errors.push(syn::Error::new_spanned(
-                item_token(&other),
-                format!(
-                    "#[booking_step] goes on a function with a body, not on {}",
-                    item_description(&other)
-                ),
-            ));
-            None
-        }
-        Err(_) => {
-            errors.push(syn::Error::new_spanned(
-                &item,
-                "#[booking_step] goes on a function with a body (a free function, a method, or an async fn)",
-            ));
+    let function = match syn::parse2::<MaybeItemFn>(item.clone()) {
+        Ok(function) => Some(function),
+        Err(not_a_function) => {
+            errors.push(not_a_function_error(&item, not_a_function));
             None
         }
     };
@@ -141,6 +129,21 @@ pub(crate) fn validate(args: Args, item: TokenStream) -> syn::Result<Step> {
         // `errors.finish()` failed if the item was not a function.
         function: function.ok_or_else(|| syn::Error::new_spanned(&item, "expected a function"))?,
     })
+}
+
+/// What to say when the item is not a function with a body: which item it is, when it
+/// parses as one; else syn's own error, at its own place.
+fn not_a_function_error(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
+    match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(_)) | Err(_) => parse_error,
+        Ok(other) => syn::Error::new_spanned(
+            item_token(&other),
+            format!(
+                "#[booking_step] goes on a function with a body, not on {}",
+                item_description(&other)
+            ),
+        ),
+    }
 }
 
 /// The token that names what a non-function item is (`struct`, `impl`, …).

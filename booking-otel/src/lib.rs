@@ -17,11 +17,15 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
-mod value;
+pub mod value;
 
+/// What `#[booking_step]` expands to. Not a public API. The module's name carries this
+/// crate's version, and `booking-otel-macros` (pinned with `=`) names the same version,
+/// so a macro crate and a runtime from different releases fail to build with a clear
+/// "could not find `__private_…`" rather than misbehave.
 #[doc(hidden)]
 #[path = "macro_support.rs"]
-pub mod __private;
+pub mod __private_0_1_0;
 
 pub use outcome::{Outcome, StepError, StepResult, Succeeds, short_type_name};
 #[cfg(feature = "sdk")]

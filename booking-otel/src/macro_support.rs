@@ -6,7 +6,7 @@
 //!
 //! A decorated function may return anything, but only some types implement
 //! [`StepResult`]. The expansion classifies the returned value with method-resolution
-//! ("autoref") specialisation: `(&&&&&&Classify(&value)).booking_outcome()` picks the
+//! ("autoref") specialisation: `(&&&&&&&Classify(&value)).booking_outcome()` picks the
 //! first of these that applies, in order:
 //!
 //! 1. the value implements [`StepResult`] (`Result<T, E: StepError>`, `Option<T>`, `()`);
@@ -16,7 +16,10 @@
 //! 4. the same with `AsRef<dyn Error + Send + Sync>`;
 //! 5. `Result<T, E>` where `E: Display + Debug` (`String`, `&str`) → a failure,
 //!    `error.type = _OTHER`;
-//! 6. anything else → success.
+//! 6. `Result<T, E>` for any other `E` (`()`, a generic `E` without bounds) → a
+//!    failure, `error.type = _OTHER`, described as `Err(<type of E>)`: every `Err` is a
+//!    failure;
+//! 7. anything else → success.
 
 use std::error::Error;
 use std::fmt;
@@ -26,7 +29,7 @@ use ref_cast::RefCast;
 
 pub use crate::outcome::{Outcome, StepResult};
 pub use crate::step::{StartedStep, Step, StepFuture};
-pub use crate::value::{RecordByRef, StepAttributes, StepValue};
+pub use crate::value::{StepAttributes, display};
 
 /// `error.type` when nothing more specific is known, as the OpenTelemetry semantic
 /// conventions specify.
@@ -52,17 +55,6 @@ where
     crate::step::instrument_started(step, future, classify)
 }
 
-/// Records one `fields(key = value)` entry, by reference so that a field never moves
-/// out of an argument.
-#[inline]
-pub fn record<T: RecordByRef + ?Sized>(
-    attributes: &mut StepAttributes<'_>,
-    key: &'static str,
-    value: &T,
-) {
-    attributes.push(opentelemetry::KeyValue::new(key, value.to_step_value()));
-}
-
 /// The value being classified; see the [module docs](self).
 pub struct Classify<'r, R: ?Sized>(pub &'r R);
 
@@ -71,7 +63,7 @@ pub trait ViaStepResult<'r> {
     /// The outcome.
     fn booking_outcome(&self) -> Outcome<'r>;
 }
-impl<'r, R: StepResult + ?Sized> ViaStepResult<'r> for &&&&&Classify<'r, R> {
+impl<'r, R: StepResult + ?Sized> ViaStepResult<'r> for &&&&&&Classify<'r, R> {
     #[inline]
     fn booking_outcome(&self) -> Outcome<'r> {
         self.0.outcome()
@@ -83,7 +75,7 @@ pub trait ViaError<'r> {
     /// The outcome.
     fn booking_outcome(&self) -> Outcome<'r>;
 }
-impl<'r, T, E: Error> ViaError<'r> for &&&&Classify<'r, Result<T, E>> {
+impl<'r, T, E: Error> ViaError<'r> for &&&&&Classify<'r, Result<T, E>> {
     #[inline]
     fn booking_outcome(&self) -> Outcome<'r> {
         match self.0 {
@@ -98,7 +90,7 @@ pub trait ViaDynError<'r> {
     /// The outcome.
     fn booking_outcome(&self) -> Outcome<'r>;
 }
-impl<'r, T, E: AsRef<dyn Error>> ViaDynError<'r> for &&&Classify<'r, Result<T, E>> {
+impl<'r, T, E: AsRef<dyn Error>> ViaDynError<'r> for &&&&Classify<'r, Result<T, E>> {
     #[inline]
     fn booking_outcome(&self) -> Outcome<'r> {
         other_failure(self.0, |error| error.as_ref())
@@ -111,7 +103,7 @@ pub trait ViaDynSendError<'r> {
     fn booking_outcome(&self) -> Outcome<'r>;
 }
 impl<'r, T, E: AsRef<dyn Error + Send + Sync>> ViaDynSendError<'r>
-    for &&Classify<'r, Result<T, E>>
+    for &&&Classify<'r, Result<T, E>>
 {
     #[inline]
     fn booking_outcome(&self) -> Outcome<'r> {
@@ -124,14 +116,14 @@ pub trait ViaDisplay<'r> {
     /// The outcome.
     fn booking_outcome(&self) -> Outcome<'r>;
 }
-impl<'r, T, E: fmt::Display + fmt::Debug> ViaDisplay<'r> for &Classify<'r, Result<T, E>> {
+impl<'r, T, E: fmt::Display + fmt::Debug> ViaDisplay<'r> for &&Classify<'r, Result<T, E>> {
     #[inline]
     fn booking_outcome(&self) -> Outcome<'r> {
         other_failure(self.0, |error| DisplayError::ref_cast(error))
     }
 }
 
-/// A failure with `error.type = _OTHER` for tiers 3–5, which differ only in how the
+/// A failure with `error.type = _OTHER` for tiers 3–6, which differ only in how the
 /// error is seen as an [`Error`].
 #[inline]
 fn other_failure<'r, T, E>(
@@ -148,7 +140,19 @@ fn other_failure<'r, T, E>(
     }
 }
 
-/// Tier 6: any other value is a success.
+/// Tier 6: `Result<T, E>` for any other `E`.
+pub trait ViaAnyErr<'r> {
+    /// The outcome.
+    fn booking_outcome(&self) -> Outcome<'r>;
+}
+impl<'r, T, E> ViaAnyErr<'r> for &Classify<'r, Result<T, E>> {
+    #[inline]
+    fn booking_outcome(&self) -> Outcome<'r> {
+        other_failure(self.0, |error| OpaqueError::ref_cast(error))
+    }
+}
+
+/// Tier 7: any other value is a success.
 pub trait ViaAnything<'r> {
     /// The outcome.
     fn booking_outcome(&self) -> Outcome<'r>;
@@ -179,19 +183,45 @@ impl<E: fmt::Debug> fmt::Debug for DisplayError<E> {
 
 impl<E: fmt::Display + fmt::Debug> Error for DisplayError<E> {}
 
+/// An error value with no usable trait at all (`()`, a generic `E`), viewed as an
+/// [`Error`] described by its type: `Err(())`, `Err(my_app::LockState)`.
+#[derive(RefCast)]
+#[repr(transparent)]
+pub struct OpaqueError<E>(E);
+
+impl<E> fmt::Display for OpaqueError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Err({})", std::any::type_name::<E>())
+    }
+}
+
+impl<E> fmt::Debug for OpaqueError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl<E> Error for OpaqueError<E> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_name_carries_the_crate_version() {
+        let expected = format!("__private_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
+        assert_eq!(module_path!(), format!("booking_otel::{expected}::tests"));
+    }
 
     macro_rules! classify {
         ($value:expr) => {{
             #[allow(unused_imports)]
             use super::{
-                ViaAnything as _, ViaDisplay as _, ViaDynError as _, ViaDynSendError as _,
-                ViaError as _, ViaStepResult as _,
+                ViaAnyErr as _, ViaAnything as _, ViaDisplay as _, ViaDynError as _,
+                ViaDynSendError as _, ViaError as _, ViaStepResult as _,
             };
             let value = $value;
-            let outcome = (&&&&&&Classify(&value)).booking_outcome();
+            let outcome = (&&&&&&&Classify(&value)).booking_outcome();
             match outcome {
                 Outcome::Ok => ("ok".to_string(), String::new()),
                 Outcome::Rejected { rejection_type, .. } => {
@@ -248,6 +278,17 @@ mod tests {
         let fine: Result<u8, String> = Ok(1);
         assert_eq!(classify!(fine).0, "ok");
         assert_eq!(classify!(42_u32).0, "ok");
+
+        // Every `Err` is a failure, whatever its type.
+        let unit: Result<u8, ()> = Err(());
+        assert_eq!(classify!(unit), ("error:_OTHER".into(), "Err(())|".into()));
+        struct NoTraits;
+        let opaque: Result<u8, NoTraits> = Err(NoTraits);
+        let (outcome, description) = classify!(opaque);
+        assert_eq!(outcome, "error:_OTHER");
+        assert!(description.ends_with("NoTraits)|"), "{description}");
+        let fine: Result<u8, ()> = Ok(1);
+        assert_eq!(classify!(fine).0, "ok");
         assert_eq!(classify!("plain value").0, "ok");
     }
 }

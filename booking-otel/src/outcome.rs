@@ -28,7 +28,15 @@
 //! assert!(!PaymentError::GatewayTimeout.is_rejection());
 //! ```
 
+use std::any::Any;
 use std::error::Error;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use opentelemetry::trace::{SpanRef, Status};
+use opentelemetry::{KeyValue, StringValue, Value};
+
+use crate::conventions::{attribute, event, standard};
 
 /// An error a step can end with, classified for telemetry.
 ///
@@ -158,6 +166,203 @@ impl<'a> Outcome<'a> {
             Outcome::Rejected { .. } => "rejected",
             Outcome::Failed { .. } => "error",
         }
+    }
+}
+
+/// How a step ended: what it returned ([`Outcome`]), or one of the two endings a
+/// returned value cannot express. [`record`](Ending::record) writes each of the five
+/// rows of the status table in the [`step`](crate::step) module docs.
+pub(crate) enum Ending<'a> {
+    Returned(Outcome<'a>),
+    Panicked(&'a (dyn Any + Send)),
+    Cancelled,
+}
+
+/// The longest error message recorded (status description, `exception.message`, each
+/// cause), in bytes; longer ones are cut on a character boundary and end in `…`.
+pub const MAX_ERROR_MESSAGE_LEN: usize = 4096;
+
+/// The most `source()` causes recorded in `booking.error.causes`; a longer (or cyclic)
+/// chain is cut there.
+pub const MAX_ERROR_CAUSES: usize = 16;
+
+impl Ending<'_> {
+    /// The `booking.outcome` and `error.type` of this ending, as the step metrics record
+    /// them (`error.type` is the rejection type for a rejection).
+    pub(crate) fn labels(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Ending::Returned(Outcome::Ok) => ("ok", None),
+            Ending::Returned(Outcome::Rejected { rejection_type, .. }) => {
+                ("rejected", Some(rejection_type))
+            }
+            Ending::Returned(Outcome::Failed { error_type, .. }) => ("error", Some(error_type)),
+            Ending::Panicked(_) => ("error", Some("panic")),
+            Ending::Cancelled => ("cancelled", Some("cancelled")),
+        }
+    }
+
+    /// Writes this ending onto the step's `span`: status, `booking.outcome`,
+    /// `error.type` / rejection type, and the `exception` or `booking.rejection` event.
+    /// Never panics, even when the error's `Display` does.
+    pub(crate) fn record(&self, span: &SpanRef<'_>, ok_on_success: bool) {
+        let (outcome, error_type) = self.labels();
+        match self {
+            Ending::Returned(Outcome::Ok) => {
+                if ok_on_success {
+                    span.set_status(Status::Ok);
+                }
+            }
+            Ending::Returned(Outcome::Rejected {
+                rejection_type,
+                reason,
+            }) => {
+                span.set_attributes([
+                    KeyValue::new(attribute::BOOKING_OUTCOME, outcome),
+                    KeyValue::new(attribute::BOOKING_REJECTION_TYPE, *rejection_type),
+                ]);
+                span.add_event(
+                    event::REJECTION,
+                    vec![
+                        KeyValue::new(attribute::BOOKING_REJECTION_TYPE, *rejection_type),
+                        KeyValue::new(
+                            attribute::BOOKING_REJECTION_REASON,
+                            bounded_display(*reason),
+                        ),
+                    ],
+                );
+            }
+            Ending::Returned(Outcome::Failed {
+                exception_type,
+                error,
+                ..
+            }) => {
+                let message = bounded_display(*error);
+                let mut attributes = vec![
+                    KeyValue::new(standard::EXCEPTION_TYPE, *exception_type),
+                    KeyValue::new(standard::EXCEPTION_MESSAGE, message.clone()),
+                ];
+                let causes = cause_chain(*error);
+                if !causes.is_empty() {
+                    attributes.push(KeyValue::new(
+                        attribute::BOOKING_ERROR_CAUSES,
+                        Value::Array(causes.into()),
+                    ));
+                }
+                record_failure(span, outcome, error_type, Some(attributes), message);
+            }
+            Ending::Panicked(payload) => {
+                let description = format!(
+                    "panicked: {}",
+                    prefix_on_char_boundary(panic_message(*payload), MAX_ERROR_MESSAGE_LEN)
+                );
+                let attributes = vec![
+                    KeyValue::new(standard::EXCEPTION_TYPE, "panic"),
+                    KeyValue::new(standard::EXCEPTION_MESSAGE, description.clone()),
+                ];
+                record_failure(span, outcome, error_type, Some(attributes), description);
+            }
+            Ending::Cancelled => {
+                record_failure(span, outcome, error_type, None, "cancelled".to_string());
+            }
+        }
+    }
+}
+
+/// The rows that end in status `Error`: outcome, `error.type`, the `exception` event
+/// when there is one, and the status description.
+fn record_failure(
+    span: &SpanRef<'_>,
+    outcome: &'static str,
+    error_type: Option<&'static str>,
+    exception: Option<Vec<KeyValue>>,
+    description: String,
+) {
+    span.set_attribute(KeyValue::new(attribute::BOOKING_OUTCOME, outcome));
+    if let Some(error_type) = error_type {
+        span.set_attribute(KeyValue::new(standard::ERROR_TYPE, error_type));
+    }
+    if let Some(attributes) = exception {
+        span.add_event(event::EXCEPTION, attributes);
+    }
+    span.set_status(Status::error(description));
+}
+
+/// An error's `Display`, at most [`MAX_ERROR_MESSAGE_LEN`] bytes (a 1 MB message is
+/// never built whole); a `Display` that panics or fails gives a placeholder instead of
+/// unwinding into the booking.
+fn bounded_display(value: &dyn fmt::Display) -> String {
+    let mut writer = BoundedWriter {
+        text: String::new(),
+        truncated: false,
+    };
+    let written = catch_unwind(AssertUnwindSafe(|| {
+        fmt::write(&mut writer, format_args!("{value}"))
+    }));
+    match written {
+        Ok(Err(_)) if !writer.truncated => "<Display implementation failed>".to_string(),
+        Ok(_) => {
+            if writer.truncated {
+                writer.text.push('…');
+            }
+            writer.text
+        }
+        Err(_) => "<Display implementation panicked>".to_string(),
+    }
+}
+
+/// Keeps the first [`MAX_ERROR_MESSAGE_LEN`] bytes, cut on a character boundary, and
+/// stops the formatting there.
+struct BoundedWriter {
+    text: String,
+    truncated: bool,
+}
+
+impl fmt::Write for BoundedWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = MAX_ERROR_MESSAGE_LEN - self.text.len();
+        if s.len() <= room {
+            self.text.push_str(s);
+            return Ok(());
+        }
+        self.text.push_str(prefix_on_char_boundary(s, room));
+        self.truncated = true;
+        Err(fmt::Error)
+    }
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn prefix_on_char_boundary(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn cause_chain(error: &dyn Error) -> Vec<StringValue> {
+    let mut causes = Vec::new();
+    let mut next = error.source();
+    // Bounded: a cyclic or absurdly deep chain must not hang or bloat the export.
+    while let Some(cause) = next {
+        if causes.len() == MAX_ERROR_CAUSES {
+            break;
+        }
+        causes.push(bounded_display(cause).into());
+        next = cause.source();
+    }
+    causes
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "non-string panic payload"
     }
 }
 

@@ -43,18 +43,17 @@
 //!
 //! A panic is recorded and then keeps unwinding: instrumentation never swallows it.
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
-use opentelemetry::trace::{Link, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, ContextGuard, KeyValue, Value};
+use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{Context, ContextGuard, KeyValue};
 
-use crate::conventions::{attribute, event, standard};
-use crate::outcome::{Outcome, StepResult};
+use crate::conventions::{attribute, standard};
+use crate::outcome::{Ending, Outcome, StepResult};
 use crate::telemetry::{self, StepTracer, Telemetry};
 use crate::value::StepAttributes;
 
@@ -157,7 +156,7 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
     pub fn start(self) -> StartedStep {
         match self.resolve_telemetry() {
             Some(telemetry) => self.start_traced(telemetry),
-            None => StartedStep::UNTRACED,
+            None => StartedStep(State::Untraced),
         }
     }
 
@@ -180,24 +179,21 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
             StepTracer::Boxed(tracer) => self.build(&**tracer),
         };
         if !recording && started_at.is_none() {
-            // Nothing to record at the end: keep only the context to make current,
-            // without allocating.
-            return StartedStep {
-                traced: None,
-                sampled_out: context,
-            };
+            // Nothing to record at the end: keep only the context to make current.
+            return StartedStep(match context {
+                Some(context) => State::SampledOut(context),
+                None => State::Untraced,
+            });
         }
-        StartedStep {
-            traced: Some(Traced {
-                context,
-                recording,
-                name,
-                rollback,
-                started_at,
-                telemetry,
-            }),
-            sampled_out: None,
-        }
+        StartedStep(State::Traced(Traced {
+            context,
+            recording,
+            name,
+            rollback,
+            started_at,
+            telemetry,
+            ended: false,
+        }))
     }
 
     /// Builds the span from the borrowed current context; attributes go into the span
@@ -306,19 +302,19 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
 /// Runs `body` inside an already started step; shared by [`Step::run_classified`] and
 /// `#[booking_step]`, so both cost the same.
 #[inline]
-pub(crate) fn run_started<R, B, C>(mut step: StartedStep, body: B, classify: C) -> R
+pub(crate) fn run_started<R, B, C>(step: StartedStep, body: B, classify: C) -> R
 where
     B: FnOnce() -> R,
     C: for<'r> FnOnce(&'r R) -> Outcome<'r>,
 {
-    if step.traced.is_none() {
-        let _active = step.sampled_out.take().map(Context::attach);
-        // Nothing is left to drop (no `Traced`, the context taken): skip the drop glue
-        // on this path, which an application without an SDK takes for every step.
-        std::mem::forget(step);
-        return body();
+    match step.0 {
+        State::Untraced => body(),
+        State::SampledOut(context) => {
+            let _active = context.attach();
+            body()
+        }
+        State::Traced(traced) => run_traced(traced, body, classify),
     }
-    run_traced(step, body, classify)
 }
 
 /// Wraps `future` in an already started step; shared by [`Step::instrument_classified`]
@@ -341,24 +337,36 @@ where
 }
 
 #[inline(never)]
-fn run_traced<R, B, C>(step: StartedStep, body: B, classify: C) -> R
+fn run_traced<R, B, C>(traced: Traced, body: B, classify: C) -> R
 where
     B: FnOnce() -> R,
     C: for<'r> FnOnce(&'r R) -> Outcome<'r>,
 {
-    let guard = step.enter();
+    let guard = traced.enter();
     let result = catch_unwind(AssertUnwindSafe(body));
     drop(guard);
     match result {
         Ok(value) => {
-            step.finish(classify(&value));
+            traced.end(Ending::Returned(classify(&value)));
             value
         }
         Err(payload) => {
-            step.finish_panicked(&*payload);
+            traced.end(Ending::Panicked(&*payload));
             resume_unwind(payload)
         }
     }
+}
+
+/// What a started step is: nothing to do, only a context to make current, or a span
+/// (and metrics) to finish.
+enum State {
+    /// No telemetry: the body runs with no span.
+    Untraced,
+    /// Sampled out, with no metrics to record: only the context that carries the
+    /// sampling decision to children.
+    SampledOut(Context),
+    /// A span to end and metrics to record; ends itself as cancelled if dropped.
+    Traced(Traced),
 }
 
 /// The state of a traced step. Kept inline, not boxed: an allocation per step costs more
@@ -372,6 +380,8 @@ struct Traced {
     rollback: bool,
     started_at: Option<Instant>,
     telemetry: Telemetry,
+    /// Set by [`Traced::end`], so that the drop that follows records nothing more.
+    ended: bool,
 }
 
 /// A running step, from [`Step::start`]. Finish it with [`finish`](StartedStep::finish)
@@ -387,18 +397,14 @@ struct Traced {
 /// step.finish(Outcome::Ok);
 /// ```
 #[must_use = "a step dropped unfinished is recorded as cancelled"]
-pub struct StartedStep {
-    traced: Option<Traced>,
-    /// For a sampled-out step with no metrics to record: the context that carries the
-    /// sampling decision to children.
-    sampled_out: Option<Context>,
-}
+pub struct StartedStep(State);
 
 impl std::fmt::Debug for StartedStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.traced {
-            None => f.write_str("StartedStep(untraced)"),
-            Some(t) => f
+        match &self.0 {
+            State::Untraced => f.write_str("StartedStep(untraced)"),
+            State::SampledOut(_) => f.write_str("StartedStep(sampled out)"),
+            State::Traced(t) => f
                 .debug_struct("StartedStep")
                 .field("name", &t.name)
                 .field("recording", &t.recording)
@@ -407,22 +413,12 @@ impl std::fmt::Debug for StartedStep {
     }
 }
 
-/// Ending of a step that did not return normally.
-enum Abnormal<'a> {
-    Panicked(&'a (dyn Any + Send)),
-    Cancelled,
-}
-
 impl StartedStep {
-    const UNTRACED: StartedStep = StartedStep {
-        traced: None,
-        sampled_out: None,
-    };
-
     fn own_context(&self) -> Option<&Context> {
-        match &self.traced {
-            Some(traced) => traced.context.as_ref(),
-            None => self.sampled_out.as_ref(),
+        match &self.0 {
+            State::Untraced => None,
+            State::SampledOut(context) => Some(context),
+            State::Traced(traced) => traced.context.as_ref(),
         }
     }
 
@@ -444,7 +440,7 @@ impl StartedStep {
     /// Whether the step's span is recording (sampled); use it to skip work that only
     /// feeds the span.
     pub fn is_recording(&self) -> bool {
-        self.traced.as_ref().is_some_and(|t| t.recording)
+        self.recording_context().is_some()
     }
 
     /// Adds an event to the step's span (no-op when it is not recording).
@@ -462,17 +458,17 @@ impl StartedStep {
     }
 
     fn recording_context(&self) -> Option<&Context> {
-        self.traced
-            .as_ref()
-            .filter(|t| t.recording)
-            .and_then(|t| t.context.as_ref())
+        match &self.0 {
+            State::Traced(traced) if traced.recording => traced.context.as_ref(),
+            _ => None,
+        }
     }
 
     /// Finishes the step with `outcome`.
     #[inline]
-    pub fn finish(mut self, outcome: Outcome<'_>) {
-        if let Some(traced) = self.traced.take() {
-            traced.finish(outcome);
+    pub fn finish(self, outcome: Outcome<'_>) {
+        if let State::Traced(traced) = self.0 {
+            traced.end(Ending::Returned(outcome));
         }
     }
 
@@ -487,115 +483,42 @@ impl StartedStep {
     pub fn finish_ok(self) {
         self.finish(Outcome::Ok);
     }
-
-    fn finish_panicked(mut self, payload: &(dyn Any + Send)) {
-        if let Some(traced) = self.traced.take() {
-            traced.finish_abnormally(Abnormal::Panicked(payload));
-        }
-    }
 }
 
-impl Drop for StartedStep {
+impl Drop for Traced {
     fn drop(&mut self) {
-        if let Some(traced) = self.traced.take() {
-            if std::thread::panicking() {
-                traced.finish_abnormally(Abnormal::Panicked(&"unwinding"));
-            } else {
-                traced.finish_abnormally(Abnormal::Cancelled);
-            }
+        if std::thread::panicking() {
+            self.record_end(Ending::Panicked(&"unwinding"));
+        } else {
+            self.record_end(Ending::Cancelled);
         }
     }
 }
 
 impl Traced {
-    fn finish(self, outcome: Outcome<'_>) {
-        if let Some(cx) = self.context.as_ref().filter(|_| self.recording) {
-            let span = cx.span();
-            match outcome {
-                Outcome::Ok => {
-                    if self.telemetry.sets_ok_on_success() {
-                        span.set_status(Status::Ok);
-                    }
-                }
-                Outcome::Rejected {
-                    rejection_type,
-                    reason,
-                } => {
-                    span.set_attributes([
-                        KeyValue::new(attribute::BOOKING_OUTCOME, "rejected"),
-                        KeyValue::new(attribute::BOOKING_REJECTION_TYPE, rejection_type),
-                    ]);
-                    span.add_event(
-                        event::REJECTION,
-                        vec![
-                            KeyValue::new(attribute::BOOKING_REJECTION_TYPE, rejection_type),
-                            KeyValue::new(attribute::BOOKING_REJECTION_REASON, reason.to_string()),
-                        ],
-                    );
-                }
-                Outcome::Failed {
-                    error_type,
-                    exception_type,
-                    error,
-                } => {
-                    let message = error.to_string();
-                    span.set_attributes([
-                        KeyValue::new(attribute::BOOKING_OUTCOME, "error"),
-                        KeyValue::new(standard::ERROR_TYPE, error_type),
-                    ]);
-                    let mut attributes = vec![
-                        KeyValue::new(standard::EXCEPTION_TYPE, exception_type),
-                        KeyValue::new(standard::EXCEPTION_MESSAGE, message.clone()),
-                    ];
-                    let causes = cause_chain(error);
-                    if !causes.is_empty() {
-                        attributes.push(KeyValue::new(
-                            attribute::BOOKING_ERROR_CAUSES,
-                            Value::Array(causes.into()),
-                        ));
-                    }
-                    span.add_event(event::EXCEPTION, attributes);
-                    span.set_status(Status::error(message));
-                }
-            }
-            span.end();
-        }
-        let error_type = match outcome {
-            Outcome::Ok => None,
-            Outcome::Rejected { rejection_type, .. } => Some(rejection_type),
-            Outcome::Failed { error_type, .. } => Some(error_type),
-        };
-        self.record_metrics(outcome.as_str(), error_type);
+    fn enter(&self) -> Option<ContextGuard> {
+        self.context.as_ref().map(|cx| cx.clone().attach())
     }
 
-    fn finish_abnormally(self, how: Abnormal<'_>) {
-        let (outcome, error_type, description) = match how {
-            Abnormal::Panicked(payload) => (
-                "error",
-                "panic",
-                format!("panicked: {}", panic_message(payload)),
-            ),
-            Abnormal::Cancelled => ("cancelled", "cancelled", "cancelled".to_string()),
-        };
+    /// Ends the step: records `ending` on the span and in the step metrics, once.
+    fn end(mut self, ending: Ending<'_>) {
+        self.record_end(ending);
+    }
+
+    /// Records `ending` unless the step already ended (a drop after `end`, a poll after
+    /// completion).
+    fn record_end(&mut self, ending: Ending<'_>) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
         if let Some(cx) = self.context.as_ref().filter(|_| self.recording) {
             let span = cx.span();
-            span.set_attributes([
-                KeyValue::new(attribute::BOOKING_OUTCOME, outcome),
-                KeyValue::new(standard::ERROR_TYPE, error_type),
-            ]);
-            if error_type == "panic" {
-                span.add_event(
-                    event::EXCEPTION,
-                    vec![
-                        KeyValue::new(standard::EXCEPTION_TYPE, "panic"),
-                        KeyValue::new(standard::EXCEPTION_MESSAGE, description.clone()),
-                    ],
-                );
-            }
-            span.set_status(Status::error(description));
+            ending.record(&span, self.telemetry.sets_ok_on_success());
             span.end();
         }
-        self.record_metrics(outcome, Some(error_type));
+        let (outcome, error_type) = ending.labels();
+        self.record_metrics(outcome, error_type);
     }
 
     fn record_metrics(&self, outcome: &'static str, error_type: Option<&'static str>) {
@@ -628,30 +551,6 @@ impl Traced {
                 ],
             );
         }
-    }
-}
-
-fn cause_chain(error: &dyn std::error::Error) -> Vec<opentelemetry::StringValue> {
-    let mut causes = Vec::new();
-    let mut next = error.source();
-    // Bounded: a cyclic or absurdly deep chain must not hang or bloat the export.
-    while let Some(cause) = next {
-        if causes.len() == 16 {
-            break;
-        }
-        causes.push(cause.to_string().into());
-        next = cause.source();
-    }
-    causes
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "non-string panic payload"
     }
 }
 
@@ -688,27 +587,23 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if this.step.traced.is_none() {
+        let State::Traced(traced) = &mut this.step.0 else {
             let _active = this.step.enter();
             return this.inner.poll(cx);
-        }
-        let guard = this.step.enter();
+        };
+        let guard = traced.enter();
         let polled = catch_unwind(AssertUnwindSafe(|| this.inner.poll(cx)));
         drop(guard);
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
-                if let (Some(classify), Some(traced)) =
-                    (this.classify.take(), this.step.traced.take())
-                {
-                    traced.finish(classify(&output));
+                if let Some(classify) = this.classify.take() {
+                    traced.record_end(Ending::Returned(classify(&output)));
                 }
                 Poll::Ready(output)
             }
             Err(payload) => {
-                if let Some(traced) = this.step.traced.take() {
-                    traced.finish_abnormally(Abnormal::Panicked(&*payload));
-                }
+                traced.record_end(Ending::Panicked(&*payload));
                 resume_unwind(payload)
             }
         }

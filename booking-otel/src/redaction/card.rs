@@ -6,7 +6,7 @@ use std::fmt;
 use opentelemetry::Value;
 
 use super::sensitive::{Fingerprint, FingerprintKey};
-use crate::value::{RecordByRef, StepValue};
+use crate::value::StepValue;
 
 /// Why a card number, CVV or PIN did not parse. Never contains the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -198,14 +198,8 @@ impl fmt::Debug for CardNumber {
 }
 
 impl StepValue for CardNumber {
-    fn into_step_value(self) -> Value {
-        self.to_step_value()
-    }
-}
-
-impl RecordByRef for CardNumber {
-    fn to_step_value(&self) -> Value {
-        Value::String(self.to_string().into())
+    fn to_step_value(&self) -> Option<Value> {
+        Some(Value::String(self.to_string().into()))
     }
 }
 

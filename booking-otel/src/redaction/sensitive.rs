@@ -6,7 +6,7 @@ use hmac::{Hmac, Mac};
 use opentelemetry::Value;
 use sha2::Sha256;
 
-use crate::value::{RecordByRef, StepValue};
+use crate::value::StepValue;
 
 /// What a [`Sensitive`] value is recorded and displayed as.
 pub const MASK: &str = "[REDACTED]";
@@ -68,14 +68,8 @@ impl<T> fmt::Debug for Sensitive<T> {
 }
 
 impl<T> StepValue for Sensitive<T> {
-    fn into_step_value(self) -> Value {
-        self.to_step_value()
-    }
-}
-
-impl<T> RecordByRef for Sensitive<T> {
-    fn to_step_value(&self) -> Value {
-        Value::String(MASK.into())
+    fn to_step_value(&self) -> Option<Value> {
+        Some(Value::String(MASK.into()))
     }
 }
 
@@ -139,14 +133,8 @@ impl fmt::Debug for Fingerprint {
 }
 
 impl StepValue for Fingerprint {
-    fn into_step_value(self) -> Value {
-        self.to_step_value()
-    }
-}
-
-impl RecordByRef for Fingerprint {
-    fn to_step_value(&self) -> Value {
-        Value::String(self.to_string().into())
+    fn to_step_value(&self) -> Option<Value> {
+        Some(Value::String(self.to_string().into()))
     }
 }
 
@@ -184,7 +172,10 @@ mod tests {
     #[test]
     fn sensitive_values_record_only_the_mask() {
         let passport = Sensitive::new("X1234567");
-        assert_eq!((&passport).into_step_value(), Value::String(MASK.into()));
+        assert_eq!(
+            (&passport).into_step_value(),
+            Some(Value::String(MASK.into()))
+        );
         assert_eq!(format!("{passport}"), MASK);
         assert!(!format!("{passport:?}").contains("X123"));
     }
