@@ -219,8 +219,8 @@ pub fn w1_tracing(amount: i64) -> Result<i64, PaymentError> {
 pub fn w1_step(amount: i64) -> Result<i64, PaymentError> {
     Step::new("booking.process_payment")
         .attributes(|a| {
-            a.set("payment.method", "card");
-            a.set("payment.currency", "EUR");
+            a.set_static("payment.method", "card");
+            a.set_static("payment.currency", "EUR");
             a.set("payment.amount_cents", amount);
             a.set("payment.retry", false);
         })
@@ -402,38 +402,38 @@ pub fn w2_tracing(guests: i64) -> i64 {
 pub fn w2_step(guests: i64) -> i64 {
     Step::new("booking.create")
         .attributes(|a| {
-            a.set("booking.property_id", "prop-1042");
+            a.set_static("booking.property_id", "prop-1042");
             a.set("booking.guests", guests);
-            a.set("booking.source", "web");
+            a.set_static("booking.source", "web");
         })
         .run_classified(
             || {
                 let available = Step::new("booking.check_availability")
                     .attributes(|a| {
-                        a.set("booking.property_id", "prop-1042");
+                        a.set_static("booking.property_id", "prop-1042");
                         a.set("booking.guests", guests);
                         a.set("booking.nights", 3_i64);
                     })
                     .run_classified(|| work(guests), |_| booking_otel::Outcome::Ok);
                 let lock = Step::new("booking.acquire_lock")
                     .attributes(|a| {
-                        a.set("booking.lock_type", "pessimistic");
+                        a.set_static("booking.lock_type", "pessimistic");
                         a.set("booking.lock_ttl_ms", 600_000_i64);
                         a.set("booking.lock_acquired", true);
                     })
                     .run_classified(|| work(available), |_| booking_otel::Outcome::Ok);
                 let paid = Step::new("booking.process_payment")
                     .attributes(|a| {
-                        a.set("payment.method", "card");
-                        a.set("payment.currency", "EUR");
+                        a.set_static("payment.method", "card");
+                        a.set_static("payment.currency", "EUR");
                         a.set("payment.amount_cents", lock);
                     })
                     .run(|| charge(lock, true))
                     .unwrap_or(-1);
                 Step::new("booking.confirm")
                     .attributes(|a| {
-                        a.set("booking.confirmation_code", "K7Q2ZP");
-                        a.set("booking.reservation_id", "res-81");
+                        a.set_static("booking.confirmation_code", "K7Q2ZP");
+                        a.set_static("booking.reservation_id", "res-81");
                         a.set("booking.guests", guests);
                     })
                     .run_classified(|| work(paid), |_| booking_otel::Outcome::Ok)

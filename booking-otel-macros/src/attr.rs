@@ -2,11 +2,14 @@
 //!
 //! Only syntax is checked here; what the values mean is checked in [`crate::valid`].
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream};
+use syn::meta::ParseNestedMeta;
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitStr, Path, Token};
+
+use crate::errors::{Errors, path_name, skip_value};
 
 /// The options of `#[booking_step]`, as written.
 #[derive(Default)]
@@ -16,8 +19,9 @@ pub(crate) struct Args {
     pub(crate) fields: Vec<Field>,
     pub(crate) rollback: Option<Ident>,
     pub(crate) krate: Option<Path>,
-    /// Semantic problems found while parsing (duplicates), reported with the rest.
-    pub(crate) errors: Vec<syn::Error>,
+    /// Problems with options found while parsing (unknown, duplicate, `rollback = ..`),
+    /// reported with the rest by [`crate::valid`].
+    pub(crate) errors: Errors,
 }
 
 /// The span name: a string literal, or a path to a `&'static str` constant.
@@ -47,60 +51,66 @@ pub(crate) enum FieldValue {
 
 pub(crate) const OPTIONS: &str = "`name`, `kind`, `fields`, `rollback`, `crate`";
 
-impl Parse for Args {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut args = Args::default();
-        let mut seen: Vec<String> = Vec::new();
-        while !input.is_empty() {
-            let option = Ident::parse_any(input)?;
-            let option_name = option.to_string();
-            if seen.contains(&option_name) {
-                args.errors.push(syn::Error::new(
-                    option.span(),
-                    format!("duplicate option `{option_name}`; each option may be given once"),
-                ));
-            }
-            seen.push(option_name.clone());
-            match option_name.as_str() {
-                "name" => {
-                    input.parse::<Token![=]>()?;
-                    args.name = Some(parse_name(input)?);
-                }
-                "kind" => {
-                    input.parse::<Token![=]>()?;
-                    args.kind = Some(parse_kind(input)?);
-                }
-                "fields" => {
-                    let content;
-                    syn::parenthesized!(content in input);
-                    let fields = Punctuated::<Field, Token![,]>::parse_terminated(&content)?;
-                    args.fields.extend(fields);
-                }
-                "rollback" => {
-                    if input.peek(Token![=]) {
-                        return Err(input.error(
-                            "`rollback` takes no value: write `#[booking_step(rollback)]`",
-                        ));
-                    }
-                    args.rollback = Some(option);
-                }
-                "crate" => {
-                    input.parse::<Token![=]>()?;
-                    args.krate = Some(Path::parse_mod_style(input)?);
-                }
-                _ => {
-                    return Err(syn::Error::new(
-                        option.span(),
-                        format!("unknown option `{option_name}`; expected one of {OPTIONS}"),
-                    ));
-                }
-            }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
+/// Parses the attribute's arguments in the `syn::meta` style.
+///
+/// A problem with one option (unknown, given twice, `rollback = ..`) is collected in
+/// [`Args::errors`] and parsing goes on with the next option, so that every such problem
+/// is reported at once. A syntax error stops parsing: it is returned together with the
+/// problems found before it, and the incomplete options are not validated.
+pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
+    let mut args = Args::default();
+    let mut seen: Vec<String> = Vec::new();
+    let parsed = syn::meta::parser(|meta| args.parse_option(meta, &mut seen)).parse2(tokens);
+    match parsed {
+        Ok(()) => Ok(args),
+        Err(syntax_error) => Err(args.errors.ending_with(syntax_error)),
+    }
+}
+
+impl Args {
+    fn parse_option(
+        &mut self,
+        meta: ParseNestedMeta<'_>,
+        seen: &mut Vec<String>,
+    ) -> syn::Result<()> {
+        let option = path_name(&meta.path);
+        if seen.contains(&option) {
+            self.errors.push(syn::Error::new_spanned(
+                &meta.path,
+                format!("duplicate option `{option}`; each option may be given once"),
+            ));
         }
-        Ok(args)
+        match option.as_str() {
+            "name" => self.name = Some(parse_name(meta.value()?)?),
+            "kind" => self.kind = Some(parse_kind(meta.value()?)?),
+            "fields" => {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let fields = Punctuated::<Field, Token![,]>::parse_terminated(&content)?;
+                self.fields.extend(fields);
+            }
+            "rollback" => {
+                if meta.input.peek(Token![=]) {
+                    self.errors.push(
+                        meta.input
+                            .error("`rollback` takes no value: write `#[booking_step(rollback)]`"),
+                    );
+                    skip_value(meta.input)?;
+                } else {
+                    self.rollback = meta.path.get_ident().cloned();
+                }
+            }
+            "crate" => self.krate = Some(Path::parse_mod_style(meta.value()?)?),
+            _ => {
+                self.errors.push(syn::Error::new_spanned(
+                    &meta.path,
+                    format!("unknown option `{option}`; expected one of {OPTIONS}"),
+                ));
+                return skip_value(meta.input);
+            }
+        }
+        seen.push(option);
+        Ok(())
     }
 }
 

@@ -77,7 +77,11 @@ fn expand_async(
         ReturnType::Type(_, ty) => quote!(#ty),
         ReturnType::Default => quote!(()),
     };
-    let future_span = function.sig.fn_token.span;
+    // A mixed-site span gives the opaque type this crate's edition (2024), whose
+    // `impl Trait` captures every lifetime in scope, as `async fn` does; with the
+    // caller's span an edition-2021 crate would reject a step that borrows an argument
+    // (tests/edition-2021 proves it compiles).
+    let future_span = Span::mixed_site();
     sig.output = syn::parse_quote_spanned! {future_span=>
         -> impl ::core::future::Future<Output = #output>
     };

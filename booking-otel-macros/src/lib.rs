@@ -6,6 +6,7 @@ extern crate proc_macro;
 
 mod attr;
 mod case;
+mod errors;
 mod expand;
 mod item;
 mod step_error;
@@ -17,13 +18,12 @@ use proc_macro::TokenStream;
 /// (`GatewayTimeout` → `gateway_timeout`), overridable with
 /// `#[step_error(error_type = "...")]`; `#[step_error(rejection)]` marks a variant as an
 /// expected business rejection. On a struct the options go on the struct itself.
-/// `#[step_error(crate = path)]` names a re-export of `booking_otel`.
+/// `#[step_error(crate = path)]` names a re-export of `booking_otel`. On an error the
+/// impl is still emitted, with the trait's default methods, next to the errors.
 #[proc_macro_derive(StepError, attributes(step_error))]
 pub fn derive_step_error(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    step_error::derive(input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    step_error::derive(input).into()
 }
 
 // Documented on the re-export, `booking_otel::booking_step`
@@ -35,8 +35,7 @@ pub fn derive_step_error(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn booking_step(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
-    let checked =
-        syn::parse::<attr::Args>(args).and_then(|args| valid::validate(args, item.clone()));
+    let checked = attr::parse(args.into()).and_then(|args| valid::validate(args, item.clone()));
     match checked {
         Ok(step) => expand::expand(step).into(),
         Err(errors) => {

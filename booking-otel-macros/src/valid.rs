@@ -39,7 +39,7 @@ const ROLLBACK_PREFIX: &str = "booking.rollback.";
 
 /// Checks `args` against the decorated `item`. On error the caller still emits `item`.
 pub(crate) fn validate(args: Args, item: TokenStream) -> syn::Result<Step> {
-    let mut errors = Errors(args.errors);
+    let mut errors = args.errors;
     let function = match syn::parse2::<MaybeItemFn>(item.clone()) {
         Ok(function) => Some(function),
         Err(not_a_function) => {
@@ -174,25 +174,5 @@ fn item_description(item: &Item) -> &'static str {
         Item::Type(_) => "a type alias",
         Item::Use(_) => "a use declaration",
         _ => "this item",
-    }
-}
-
-/// Collects errors so that all of them are reported at once.
-struct Errors(Vec<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        self.0.push(error);
-    }
-
-    fn finish(self) -> syn::Result<()> {
-        let mut errors = self.0.into_iter();
-        let Some(mut first) = errors.next() else {
-            return Ok(());
-        };
-        for error in errors {
-            first.combine(error);
-        }
-        Err(first)
     }
 }

@@ -310,8 +310,10 @@ impl Setup {
             metrics,
             propagators,
             sampler_from_env,
+            #[cfg(feature = "otlp")]
             traces_endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
                 || env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
+            #[cfg(feature = "otlp")]
             metrics_endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
                 || env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some(),
         })
@@ -406,8 +408,11 @@ struct Plan {
     propagators: Vec<Propagator>,
     sampler_from_env: bool,
     /// An endpoint variable applies to traces: the one from code must not override it.
+    /// (Endpoints matter only where OTLP export is compiled in.)
+    #[cfg(feature = "otlp")]
     traces_endpoint_from_env: bool,
     /// Likewise for metrics.
+    #[cfg(feature = "otlp")]
     metrics_endpoint_from_env: bool,
 }
 
@@ -781,6 +786,17 @@ mod tests {
             )]))
             .unwrap();
         assert_eq!(plan.traces, ExporterKind::Otlp);
+    }
+
+    #[cfg(feature = "otlp")]
+    #[test]
+    fn an_endpoint_variable_wins_over_code_per_signal() {
+        let plan = Setup::new("x")
+            .plan(&env(&[(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://127.0.0.1:4317",
+            )]))
+            .unwrap();
         assert!(plan.traces_endpoint_from_env && plan.metrics_endpoint_from_env);
         let plan = Setup::new("x")
             .otlp_endpoint("http://127.0.0.1:4317")

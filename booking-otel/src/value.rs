@@ -90,13 +90,6 @@ impl<T: StepValue + ?Sized> StepValue for &T {
     }
 }
 
-impl<T: StepValue + ?Sized> StepValue for &mut T {
-    #[inline]
-    fn to_step_value(&self) -> Option<Value> {
-        (**self).to_step_value()
-    }
-}
-
 macro_rules! small_ints {
     ($($t:ty),*) => {$(
         impl StepValue for $t {
@@ -417,6 +410,8 @@ impl StepAttributes<'_> {
 }
 
 #[cfg(test)]
+// References are what these tests record.
+#[allow(clippy::needless_borrows_for_generic_args)]
 mod tests {
     use super::*;
 

@@ -5,8 +5,11 @@
 //! expansion adds no warnings to user code (CI runs clippy with `-D warnings`).
 #![deny(warnings, clippy::all)]
 
+mod borrowed_fields;
+mod call_site;
 mod crate_option;
 mod default;
+mod every_err;
 mod fields;
 mod kind;
 mod name;

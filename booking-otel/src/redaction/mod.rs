@@ -16,6 +16,8 @@ mod card;
 mod guard;
 mod scanner;
 mod sensitive;
+// Used only by the span guard, which the `sdk` feature builds.
+#[cfg_attr(not(feature = "sdk"), allow(dead_code))]
 mod thread_cache;
 mod words;
 

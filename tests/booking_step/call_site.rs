@@ -1,0 +1,150 @@
+//! An async step's parent is the context current where the function was *called* (the
+//! future created), whichever task or thread polls it (issue 11.2). All on a
+//! multi-thread runtime, with no wrapper around the futures.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use booking_otel::booking_step;
+use booking_otel::testing::{TestTelemetry, children, tree};
+use futures_util::future::join_all;
+use opentelemetry_sdk::trace::SpanData;
+
+#[derive(Debug, thiserror::Error)]
+#[error("smtp down")]
+struct NotifyError;
+
+#[booking_step]
+async fn notify(booking_id: u64) -> Result<(), NotifyError> {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let _ = booking_id;
+    Ok(())
+}
+
+#[booking_step]
+async fn create(booking_id: u64) -> Result<u64, NotifyError> {
+    // Fire and forget, as the guide's notification step: no `in_current_trace` needed.
+    let handle = tokio::spawn(notify(booking_id));
+    tokio::task::yield_now().await;
+    handle.await.expect("notify task")?;
+    Ok(booking_id)
+}
+
+#[booking_step]
+async fn check_room(room: u32) -> Option<u32> {
+    tokio::task::yield_now().await;
+    Some(room)
+}
+
+#[booking_step]
+async fn check_availability(rooms: Vec<u32>) -> Option<usize> {
+    let checks: Vec<_> = rooms.iter().map(|room| check_room(*room)).collect();
+    let found = join_all(checks).await;
+    Some(found.len())
+}
+
+#[booking_step]
+async fn prepare_receipt() -> Option<&'static str> {
+    // Created here, awaited by `send_receipt`.
+    Some("receipt")
+}
+
+#[booking_step]
+async fn plan()
+-> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Option<&'static str>> + Send>>> {
+    Some(Box::pin(prepare_receipt()))
+}
+
+#[booking_step]
+async fn send_receipt(
+    receipt: std::pin::Pin<Box<dyn std::future::Future<Output = Option<&'static str>> + Send>>,
+) -> Option<&'static str> {
+    receipt.await
+}
+
+fn parent_of<'a>(spans: &'a [SpanData], name: &str) -> Option<&'a SpanData> {
+    let child = spans
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no {name}:\n{}", tree(spans)));
+    spans
+        .iter()
+        .find(|s| s.span_context.span_id() == child.parent_span_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawned_step_stays_in_its_bookings_trace() {
+    let telemetry = TestTelemetry::install();
+    assert_eq!(create(42).await.unwrap(), 42);
+    let spans = telemetry.spans();
+    assert_eq!(spans.len(), 2, "{}", tree(&spans));
+    let parent = parent_of(&spans, "booking.notify").expect("notify has its parent");
+    assert_eq!(parent.name, "booking.create", "{}", tree(&spans));
+    assert_eq!(
+        spans[0].span_context.trace_id(),
+        spans[1].span_context.trace_id()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn futures_created_in_a_loop_and_joined_are_children_of_their_creator() {
+    let telemetry = TestTelemetry::install();
+    assert_eq!(check_availability(vec![101, 102, 103]).await, Some(3));
+    let spans = telemetry.spans();
+    let parent = telemetry.span("booking.check_availability");
+    let kids = children(&spans, &parent);
+    assert_eq!(kids.len(), 3, "{}", tree(&spans));
+    assert!(kids.iter().all(|k| k.name == "booking.check_room"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_future_created_in_one_step_and_awaited_in_another_belongs_to_its_creator() {
+    let telemetry = TestTelemetry::install();
+    let receipt = plan().await.unwrap();
+    assert_eq!(send_receipt(receipt).await, Some("receipt"));
+    let spans = telemetry.spans();
+    assert_eq!(
+        parent_of(&spans, "booking.prepare_receipt").map(|s| s.name.as_ref()),
+        Some("booking.plan"),
+        "{}",
+        tree(&spans)
+    );
+}
+
+#[async_trait]
+trait Notifier {
+    async fn send(self: Arc<Self>, booking_id: u64) -> Result<(), NotifyError>;
+}
+
+struct Smtp;
+
+#[async_trait]
+impl Notifier for Smtp {
+    #[booking_step(name = "booking.notify.smtp")]
+    async fn send(self: Arc<Self>, booking_id: u64) -> Result<(), NotifyError> {
+        tokio::task::yield_now().await;
+        let _ = booking_id;
+        Ok(())
+    }
+}
+
+#[booking_step]
+async fn confirm(notifier: Arc<dyn Notifier + Send + Sync>) -> Result<(), NotifyError> {
+    // Called here, polled on another task: still this step's child.
+    let sending = notifier.send(7);
+    tokio::spawn(sending).await.expect("notifier task")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_trait_step_called_in_a_step_and_spawned_is_its_child() {
+    let telemetry = TestTelemetry::install();
+    confirm(Arc::new(Smtp)).await.unwrap();
+    let spans = telemetry.spans();
+    assert_eq!(
+        parent_of(&spans, "booking.notify.smtp").map(|s| s.name.as_ref()),
+        Some("booking.confirm"),
+        "{}",
+        tree(&spans)
+    );
+}
