@@ -390,3 +390,58 @@ fn step_duration_is_recorded_per_outcome_through_the_test_kit() {
         assert_eq!(has_error_type, outcome.value.as_str() != "ok", "{set:?}");
     }
 }
+
+mod hostile_errors {
+    use super::*;
+
+    #[derive(Debug)]
+    struct PanickyDisplay;
+    impl std::fmt::Display for PanickyDisplay {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("Display is broken")
+        }
+    }
+    impl std::error::Error for PanickyDisplay {}
+    impl StepError for PanickyDisplay {}
+
+    #[derive(Debug)]
+    struct Huge(String);
+    impl std::fmt::Display for Huge {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+    impl std::error::Error for Huge {}
+    impl StepError for Huge {}
+
+    #[test]
+    fn an_error_whose_display_panics_is_returned_not_raised() {
+        let telemetry = TestTelemetry::install();
+        let result = Step::new("booking.confirm").run(|| Err::<(), _>(PanickyDisplay));
+        assert!(result.is_err(), "the Err reaches the caller");
+        let span = telemetry.span("booking.confirm");
+        assert_eq!(
+            span.status,
+            Status::error("<Display implementation panicked>")
+        );
+    }
+
+    #[test]
+    fn a_one_megabyte_message_is_cut_to_the_documented_limit() {
+        let telemetry = TestTelemetry::install();
+        let _ = Step::new("booking.confirm").run(|| Err::<(), _>(Huge("x".repeat(1 << 20))));
+        let span = telemetry.span("booking.confirm");
+        let Status::Error { description } = &span.status else {
+            panic!("status {:?}", span.status)
+        };
+        let limit = booking_otel::outcome::MAX_ERROR_MESSAGE_LEN + '…'.len_utf8();
+        assert_eq!(description.len(), limit);
+        let event = &span.events[0];
+        let message = event
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == "exception.message")
+            .map(|kv| kv.value.as_str().len());
+        assert_eq!(message, Some(limit));
+    }
+}

@@ -457,6 +457,48 @@ mod tests {
         assert_eq!(e.error_type(), "io.other");
     }
 
+    struct Panicky;
+    impl std::fmt::Display for Panicky {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("Display panicked")
+        }
+    }
+
+    struct Failing;
+    impl std::fmt::Display for Failing {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            Err(std::fmt::Error)
+        }
+    }
+
+    #[test]
+    fn a_display_that_panics_or_fails_gives_a_placeholder() {
+        assert_eq!(
+            bounded_display(&Panicky),
+            "<Display implementation panicked>"
+        );
+        assert_eq!(bounded_display(&Failing), "<Display implementation failed>");
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let short = "é".repeat(10);
+        assert_eq!(bounded_display(&short), short);
+        // 2-byte characters: the limit falls inside one when offset by one byte.
+        let long = format!("x{}", "é".repeat(MAX_ERROR_MESSAGE_LEN));
+        let cut = bounded_display(&long);
+        assert!(cut.ends_with('…'));
+        let body = cut.trim_end_matches('…');
+        assert!(body.len() <= MAX_ERROR_MESSAGE_LEN && body.len() >= MAX_ERROR_MESSAGE_LEN - 1);
+        assert!(long.starts_with(body));
+        let exact = "a".repeat(MAX_ERROR_MESSAGE_LEN);
+        assert_eq!(
+            bounded_display(&exact),
+            exact,
+            "at the limit nothing is cut"
+        );
+    }
+
     #[test]
     fn none_and_unit_are_successes() {
         assert_eq!(None::<u8>.outcome().as_str(), "ok");

@@ -37,7 +37,7 @@
 //! |---|---|---|---|---|
 //! | succeeds | `Unset` (`Ok` with [`Telemetry::ok_on_success`]) | | | `ok` |
 //! | is rejected ([`StepError::is_rejection`](crate::StepError::is_rejection)) | `Unset` | `booking.outcome = rejected`, `booking.rejection.type` | `booking.rejection` | `rejected` |
-//! | fails | `Error`, description = the error's `Display` | `booking.outcome = error`, `error.type` | `exception` with `exception.type`, `exception.message`, `booking.error.causes` | `error` |
+//! | fails | `Error`, description = the error's `Display` (cut at [`MAX_ERROR_MESSAGE_LEN`](crate::outcome::MAX_ERROR_MESSAGE_LEN) bytes) | `booking.outcome = error`, `error.type` | `exception` with `exception.type`, `exception.message`, `booking.error.causes` | `error` |
 //! | panics | `Error`, description = `panicked: <message>` | `booking.outcome = error`, `error.type = panic` | `exception` | `error` |
 //! | is dropped unfinished (cancelled future) | `Error`, description = `cancelled` | `booking.outcome = cancelled`, `error.type = cancelled` | | `cancelled` |
 //!
