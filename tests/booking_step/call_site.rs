@@ -148,3 +148,32 @@ async fn an_async_trait_step_called_in_a_step_and_spawned_is_its_child() {
         tree(&spans)
     );
 }
+
+/// A native `async fn` in a trait (no `#[async_trait]`): the decorated impl method
+/// still satisfies the trait, and its step starts where it is called.
+trait Availability {
+    async fn rooms_left(&self, property_id: &str) -> Option<u32>;
+}
+
+struct Inventory;
+
+impl Availability for Inventory {
+    #[booking_step(fields(booking.property_id = property_id))]
+    async fn rooms_left(&self, property_id: &str) -> Option<u32> {
+        tokio::task::yield_now().await;
+        (property_id == "prop-1").then_some(3)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_native_async_trait_method_is_instrumented() {
+    use booking_otel::testing::SpanDataExt;
+    let telemetry = TestTelemetry::install();
+    let property = String::from("prop-1");
+    assert_eq!(Inventory.rooms_left(&property).await, Some(3));
+    let span = telemetry.span("booking.rooms_left");
+    assert_eq!(
+        span.attribute("booking.property_id"),
+        Some(&opentelemetry::Value::from("prop-1"))
+    );
+}
