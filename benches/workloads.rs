@@ -7,8 +7,19 @@
 //!   in an error, which `booking.create` handles. Every span is active while its body
 //!   runs.
 //!
+//! - W2v: W2 with the values a request handler really has: user id, property id,
+//!   dates, reservation id, card last four, transaction id and confirmation code are
+//!   formatted per booking (`w2v/none` builds them and runs the uninstrumented code, so
+//!   it can be subtracted).
+//!
 //! Each is written five ways: no instrumentation, hand-written OpenTelemetry SDK code,
 //! hand-written `tracing` + tracing-opentelemetry, the `Step` runtime, `#[booking_step]`.
+//!
+//! Pipelines: `SimpleSpanProcessor` into a discarding exporter (the historical
+//! baseline), or the production shape, `BatchSpanProcessor` (its own export thread) into
+//! a discarding exporter (`+batch`) or into an exporter that encodes each batch as an
+//! OTLP protobuf request and drops the bytes (`+batch+otlp`). `+guard` adds redaction
+//! where the library puts it.
 
 #![allow(dead_code)]
 
@@ -23,8 +34,10 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::{Status, TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
-    Sampler, SdkTracer, SdkTracerProvider, SimpleSpanProcessor, SpanData, SpanExporter,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider,
+    SimpleSpanProcessor, SpanData, SpanExporter,
 };
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -41,6 +54,61 @@ impl SpanExporter for DiscardExporter {
         black_box(batch);
         Ok(())
     }
+}
+
+/// An exporter that encodes each batch as the OTLP/gRPC exporter does (spans grouped by
+/// resource and scope, protobuf-encoded) and drops the bytes: export-thread work
+/// without a network.
+#[derive(Debug)]
+pub struct OtlpEncodeExporter {
+    resource: opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema,
+}
+
+impl Default for OtlpEncodeExporter {
+    fn default() -> Self {
+        OtlpEncodeExporter {
+            resource: (&Resource::builder_empty().build()).into(),
+        }
+    }
+}
+
+impl SpanExporter for OtlpEncodeExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        use prost::Message;
+        let resource_spans =
+            opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope(
+                batch,
+                &self.resource,
+            );
+        let request = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+            resource_spans,
+        };
+        black_box(request.encode_to_vec());
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.into();
+    }
+}
+
+/// Where spans go after `Span::end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pipeline {
+    /// `SimpleSpanProcessor` → discarding exporter, on the booking thread.
+    Simple,
+    /// `BatchSpanProcessor` → discarding exporter, on the export thread.
+    Batch,
+    /// `BatchSpanProcessor` → OTLP protobuf encoding → dropped, on the export thread.
+    BatchOtlp,
+}
+
+/// A batch processor whose queue holds every span of a measured run (12,000 W2
+/// bookings), so the export thread's work is measured, not lost to a full queue.
+fn batch<E: SpanExporter + 'static>(exporter: E) -> BatchSpanProcessor {
+    BatchSpanProcessor::builder(exporter)
+        .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(1 << 17).build())
+        .build()
 }
 
 /// How spans are sampled in a run.
@@ -79,6 +147,11 @@ impl Env {
         Self::build_with(sampling, true, metrics)
     }
 
+    /// The production pipeline: a batch processor, with or without the guard.
+    pub fn production(sampling: Sampling, pipeline: Pipeline, guard: bool, metrics: bool) -> Env {
+        Self::build_pipeline(sampling, pipeline, guard, metrics)
+    }
+
     /// Runs `f` with this run's `tracing` dispatcher as the thread's default.
     pub fn in_dispatch<R>(&self, f: impl FnOnce() -> R) -> R {
         tracing::dispatcher::with_default(&self.dispatch, f)
@@ -89,6 +162,10 @@ impl Env {
     }
 
     fn build_with(sampling: Sampling, guard: bool, metrics: bool) -> Env {
+        Self::build_pipeline(sampling, Pipeline::Simple, guard, metrics)
+    }
+
+    fn build_pipeline(sampling: Sampling, pipeline: Pipeline, guard: bool, metrics: bool) -> Env {
         let sampler = match sampling {
             Sampling::NotSampled => Sampler::AlwaysOff,
             _ => Sampler::AlwaysOn,
@@ -105,18 +182,27 @@ impl Env {
                 _meter_provider: None,
             };
         }
-        let simple = SimpleSpanProcessor::new(DiscardExporter);
         let builder = SdkTracerProvider::builder().with_sampler(sampler);
-        let provider = if guard {
-            builder
-                .with_span_processor(RedactingSpanProcessor::new(
-                    simple,
-                    RedactionPolicy::default(),
-                ))
-                .build()
-        } else {
-            builder.with_span_processor(simple).build()
-        };
+        let provider = match (pipeline, guard) {
+            (Pipeline::Simple, false) => builder.with_span_processor(SimpleSpanProcessor::new(DiscardExporter)),
+            (Pipeline::Simple, true) => builder.with_span_processor(RedactingSpanProcessor::new(
+                SimpleSpanProcessor::new(DiscardExporter),
+                RedactionPolicy::default(),
+            )),
+            (Pipeline::Batch, false) => builder.with_span_processor(batch(DiscardExporter)),
+            (Pipeline::Batch, true) => builder.with_span_processor(RedactingSpanProcessor::new(
+                batch(DiscardExporter),
+                RedactionPolicy::default(),
+            )),
+            (Pipeline::BatchOtlp, false) => {
+                builder.with_span_processor(batch(OtlpEncodeExporter::default()))
+            }
+            (Pipeline::BatchOtlp, true) => builder.with_span_processor(RedactingSpanProcessor::new(
+                batch(OtlpEncodeExporter::default()),
+                RedactionPolicy::default(),
+            )),
+        }
+        .build();
         let (telemetry, metrics, meter_provider) = if metrics {
             let meter_provider = SdkMeterProvider::builder()
                 .with_reader(
@@ -494,6 +580,107 @@ pub fn w2_macro_with_booking_metrics(metrics: &BookingMetrics, guests: i64) -> i
     result
 }
 
+// ---------------------------------------------------------------------------------------
+// W2v: W2 with values built per booking
+// ---------------------------------------------------------------------------------------
+
+/// What a booking handler receives: strings formatted per request.
+pub struct Request {
+    pub user_id: String,
+    pub property_id: String,
+    pub check_in: String,
+    pub check_out: String,
+    pub reservation_id: String,
+    pub card_last_four: String,
+    pub transaction_id: String,
+    pub confirmation_code: String,
+    pub guests: i64,
+}
+
+impl Request {
+    /// Formats the request for booking number `n`, as a handler would receive it.
+    pub fn new(n: u64) -> Request {
+        Request {
+            user_id: format!("user-{}", 70_000 + n % 5_000),
+            property_id: format!("prop-{}", 1_000 + n % 97),
+            check_in: format!("2026-12-{:02}", 1 + n % 28),
+            check_out: format!("2026-12-{:02}", 2 + n % 28),
+            reservation_id: format!("res-{n:08}"),
+            card_last_four: format!("{:04}", n % 10_000),
+            transaction_id: format!("txn_{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            confirmation_code: format!("K{:05X}", n % 0x10_0000),
+            guests: 2,
+        }
+    }
+}
+
+pub fn w2v_plain(req: &Request) -> i64 {
+    black_box((
+        &req.user_id,
+        &req.property_id,
+        &req.check_in,
+        &req.check_out,
+        &req.reservation_id,
+        &req.card_last_four,
+        &req.transaction_id,
+        &req.confirmation_code,
+    ));
+    w2_plain(req.guests)
+}
+
+#[booking_step(fields(
+    booking.property_id = req.property_id,
+    booking.check_in = req.check_in,
+    booking.check_out = req.check_out,
+))]
+fn check_availability_v(req: &Request) -> i64 {
+    work(req.guests)
+}
+
+#[booking_step(fields(
+    booking.lock_type = "pessimistic",
+    booking.reservation_id = req.reservation_id,
+    booking.lock_acquired = true,
+))]
+fn acquire_lock_v(req: &Request, available: i64) -> i64 {
+    work(available)
+}
+
+#[booking_step(fields(
+    payment.card_last_four = req.card_last_four,
+    payment.transaction_id = req.transaction_id,
+    payment.amount_cents = lock,
+))]
+fn process_payment_v(req: &Request, lock: i64) -> Result<i64, PaymentError> {
+    charge(lock, false)
+}
+
+#[booking_step(fields(
+    booking.confirmation_code = req.confirmation_code,
+    booking.reservation_id = req.reservation_id,
+    booking.guests = req.guests,
+))]
+fn confirm_v(req: &Request, paid: i64) -> i64 {
+    work(paid)
+}
+
+#[booking_step(
+    name = "booking.create",
+    fields(booking.user_id = req.user_id, booking.property_id = req.property_id, booking.source = "web")
+)]
+pub fn w2v_macro(req: &Request) -> i64 {
+    let available = check_availability_v(req);
+    let lock = acquire_lock_v(req, available);
+    let paid = process_payment_v(req, lock).unwrap_or(-1);
+    confirm_v(req, paid)
+}
+
+static BOOKING_NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn next_request() -> Request {
+    Request::new(BOOKING_NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Runs one variant once; the names are the rows of the benchmark table.
 ///
 /// The `tracing` variants need `env.dispatch` as the default dispatcher: set it once
@@ -518,7 +705,11 @@ pub fn run(variant: &str, env: &Env) -> i64 {
         "w2/tracing" => w2_tracing(black_box(2)),
         "w2/step" => w2_step(black_box(2)),
         "w2/macro" => w2_macro(black_box(2)),
-        "w2/macro+guard" => w2_macro(black_box(2)),
+        "w2/macro+guard" | "w2/macro+batch" | "w2/macro+batch+guard" | "w2/macro+batch+otlp"
+        | "w2/macro+batch+otlp+guard" => w2_macro(black_box(2)),
+        "w2v/none" => w2v_plain(&next_request()),
+        "w2v/macro+batch" | "w2v/macro+batch+guard" | "w2v/macro+batch+otlp"
+        | "w2v/macro+batch+otlp+guard" => w2v_macro(&next_request()),
         "w2/macro+guard+metrics" => match &env.metrics {
             Some(metrics) => w2_macro_with_booking_metrics(metrics, black_box(2)),
             None => w2_macro(black_box(2)),
@@ -536,6 +727,8 @@ pub struct Case {
     pub guard: bool,
     /// Run with booking metrics on.
     pub metrics: bool,
+    /// Where spans go.
+    pub pipeline: Pipeline,
 }
 
 impl Case {
@@ -550,6 +743,9 @@ impl Case {
     }
 
     pub fn env(&self) -> Env {
+        if self.pipeline != Pipeline::Simple {
+            return Env::production(self.sampling, self.pipeline, self.guard, self.metrics);
+        }
         if self.guard {
             Env::with_guard(self.sampling, self.metrics)
         } else {
@@ -571,6 +767,7 @@ pub fn cases() -> Vec<Case> {
             sampling: Sampling::NoSdk,
             guard: false,
             metrics: false,
+            pipeline: Pipeline::Simple,
         });
         for sampling in [Sampling::Sampled, Sampling::NotSampled, Sampling::NoSdk] {
             for kind in ["sdk", "tracing", "step", "macro"] {
@@ -592,6 +789,7 @@ pub fn cases() -> Vec<Case> {
                     sampling,
                     guard: false,
                     metrics: false,
+                    pipeline: Pipeline::Simple,
                 });
             }
         }
@@ -601,13 +799,41 @@ pub fn cases() -> Vec<Case> {
         sampling: Sampling::Sampled,
         guard: true,
         metrics: false,
+        pipeline: Pipeline::Simple,
     });
     cases.push(Case {
         variant: "w2/macro+guard+metrics",
         sampling: Sampling::Sampled,
         guard: true,
         metrics: true,
+        pipeline: Pipeline::Simple,
     });
+    cases.push(Case {
+        variant: "w2v/none",
+        sampling: Sampling::NoSdk,
+        guard: false,
+        metrics: false,
+        pipeline: Pipeline::Simple,
+    });
+    // The production pipeline: measured per thread (booking thread vs export thread).
+    for (variant, pipeline, guard) in [
+        ("w2/macro+batch", Pipeline::Batch, false),
+        ("w2/macro+batch+guard", Pipeline::Batch, true),
+        ("w2/macro+batch+otlp", Pipeline::BatchOtlp, false),
+        ("w2/macro+batch+otlp+guard", Pipeline::BatchOtlp, true),
+        ("w2v/macro+batch", Pipeline::Batch, false),
+        ("w2v/macro+batch+guard", Pipeline::Batch, true),
+        ("w2v/macro+batch+otlp", Pipeline::BatchOtlp, false),
+        ("w2v/macro+batch+otlp+guard", Pipeline::BatchOtlp, true),
+    ] {
+        cases.push(Case {
+            variant,
+            sampling: Sampling::Sampled,
+            guard,
+            metrics: false,
+            pipeline,
+        });
+    }
     cases
 }
 

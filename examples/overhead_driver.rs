@@ -40,6 +40,10 @@ fn main() -> ExitCode {
                         black_box(workloads::run(case.variant, &env));
                     }
                 });
+                // A batch pipeline's export thread finishes its work inside the run.
+                if let Some(provider) = &env.provider {
+                    let _ = provider.force_flush();
+                }
                 return ExitCode::SUCCESS;
             }
             let policy = booking_otel::RedactionPolicy::default();
