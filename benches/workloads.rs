@@ -27,14 +27,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use booking_otel::metrics::{BookingMetrics, BookingStatus};
-use booking_otel::{
-    RedactingSpanProcessor, RedactionPolicy, Step, StepError, Telemetry, booking_step,
-};
+use booking_otel::{RedactingExporter, RedactionPolicy, Step, StepError, Telemetry, booking_step};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Status, TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider,
     SimpleSpanProcessor, SpanData, SpanExporter,
@@ -107,7 +105,11 @@ pub enum Pipeline {
 /// bookings), so the export thread's work is measured, not lost to a full queue.
 fn batch<E: SpanExporter + 'static>(exporter: E) -> BatchSpanProcessor {
     BatchSpanProcessor::builder(exporter)
-        .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(1 << 17).build())
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(1 << 17)
+                .build(),
+        )
         .build()
 }
 
@@ -184,22 +186,22 @@ impl Env {
         }
         let builder = SdkTracerProvider::builder().with_sampler(sampler);
         let provider = match (pipeline, guard) {
-            (Pipeline::Simple, false) => builder.with_span_processor(SimpleSpanProcessor::new(DiscardExporter)),
-            (Pipeline::Simple, true) => builder.with_span_processor(RedactingSpanProcessor::new(
-                SimpleSpanProcessor::new(DiscardExporter),
-                RedactionPolicy::default(),
+            (Pipeline::Simple, false) => {
+                builder.with_span_processor(SimpleSpanProcessor::new(DiscardExporter))
+            }
+            (Pipeline::Simple, true) => builder.with_span_processor(SimpleSpanProcessor::new(
+                RedactingExporter::new(DiscardExporter, RedactionPolicy::default()),
             )),
             (Pipeline::Batch, false) => builder.with_span_processor(batch(DiscardExporter)),
-            (Pipeline::Batch, true) => builder.with_span_processor(RedactingSpanProcessor::new(
-                batch(DiscardExporter),
+            (Pipeline::Batch, true) => builder.with_span_processor(batch(RedactingExporter::new(
+                DiscardExporter,
                 RedactionPolicy::default(),
-            )),
+            ))),
             (Pipeline::BatchOtlp, false) => {
                 builder.with_span_processor(batch(OtlpEncodeExporter::default()))
             }
-            (Pipeline::BatchOtlp, true) => builder.with_span_processor(RedactingSpanProcessor::new(
-                batch(OtlpEncodeExporter::default()),
-                RedactionPolicy::default(),
+            (Pipeline::BatchOtlp, true) => builder.with_span_processor(batch(
+                RedactingExporter::new(OtlpEncodeExporter::default(), RedactionPolicy::default()),
             )),
         }
         .build();
@@ -705,10 +707,15 @@ pub fn run(variant: &str, env: &Env) -> i64 {
         "w2/tracing" => w2_tracing(black_box(2)),
         "w2/step" => w2_step(black_box(2)),
         "w2/macro" => w2_macro(black_box(2)),
-        "w2/macro+guard" | "w2/macro+batch" | "w2/macro+batch+guard" | "w2/macro+batch+otlp"
+        "w2/macro+guard"
+        | "w2/macro+batch"
+        | "w2/macro+batch+guard"
+        | "w2/macro+batch+otlp"
         | "w2/macro+batch+otlp+guard" => w2_macro(black_box(2)),
         "w2v/none" => w2v_plain(&next_request()),
-        "w2v/macro+batch" | "w2v/macro+batch+guard" | "w2v/macro+batch+otlp"
+        "w2v/macro+batch"
+        | "w2v/macro+batch+guard"
+        | "w2v/macro+batch+otlp"
         | "w2v/macro+batch+otlp+guard" => w2v_macro(&next_request()),
         "w2/macro+guard+metrics" => match &env.metrics {
             Some(metrics) => w2_macro_with_booking_metrics(metrics, black_box(2)),

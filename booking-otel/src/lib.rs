@@ -29,7 +29,7 @@ pub mod __private_0_1_0;
 
 pub use outcome::{Outcome, StepError, StepResult, Succeeds, short_type_name};
 #[cfg(feature = "sdk")]
-pub use redaction::RedactingSpanProcessor;
+pub use redaction::RedactingExporter;
 pub use redaction::{
     CardBrand, CardNumber, Cvv, Fingerprint, FingerprintKey, Pin, RedactionPolicy, Sensitive,
 };

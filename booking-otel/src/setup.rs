@@ -32,6 +32,7 @@
 //! | `OTEL_PROPAGATORS` | comma-separated: `tracecontext`, `baggage`, `none` | setup |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` | collector address (wins over [`Setup::otlp_endpoint`]); validated | OTLP exporter, validated by setup |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`/`_METRICS_` forms) | OTLP export options | OTLP exporter |
+//! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | longest string attribute value, in characters, cut after redaction (the span-specific variable wins; both win over [`Setup::attribute_value_length_limit`]); validated | setup (the Rust SDK does not implement them) |
 //! | `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | batch span processor | SDK |
 //! | `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT` | periodic metric reader | SDK |
 //!
@@ -57,7 +58,7 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter};
 
 use crate::conventions::resource;
-use crate::redaction::{RedactingSpanProcessor, RedactionPolicy};
+use crate::redaction::{RedactingExporter, RedactionPolicy};
 use crate::telemetry::Telemetry;
 
 /// Why [`Setup::install`] refused a configuration. Nothing is installed on error.
@@ -104,6 +105,14 @@ pub enum SetupError {
     /// The OTLP exporter could not be built.
     #[error("could not build the OTLP exporter: {0}")]
     Exporter(String),
+    /// A length limit variable is not a whole number.
+    #[error("invalid {variable} {value:?}: expected a whole number of characters")]
+    InvalidLimit {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+    },
 }
 
 /// Which exporter a signal uses.
@@ -146,6 +155,7 @@ pub struct Setup {
     ok_on_success: bool,
     redaction: RedactionPolicy,
     metric_interval: Option<Duration>,
+    attribute_value_length_limit: Option<usize>,
 }
 
 impl Setup {
@@ -163,6 +173,7 @@ impl Setup {
             ok_on_success: false,
             redaction: RedactionPolicy::default(),
             metric_interval: None,
+            attribute_value_length_limit: None,
         }
     }
 
@@ -224,6 +235,14 @@ impl Setup {
     /// How often metrics are exported, unless `OTEL_METRIC_EXPORT_INTERVAL` is set.
     pub fn metric_interval(mut self, interval: Duration) -> Self {
         self.metric_interval = Some(interval);
+        self
+    }
+
+    /// Cuts string attribute values longer than `limit` characters, after redaction,
+    /// unless `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` or
+    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` is set. Default: no limit.
+    pub fn attribute_value_length_limit(mut self, limit: usize) -> Self {
+        self.attribute_value_length_limit = Some(limit);
         self
     }
 
@@ -301,6 +320,24 @@ impl Setup {
                 "traces or metrics exporter = otlp",
             ));
         }
+        let mut value_length_limit = self.attribute_value_length_limit;
+        // The span-specific variable wins over the general one.
+        for variable in [
+            "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+            "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        ] {
+            if let Some(value) = env.get(variable) {
+                let limit =
+                    value
+                        .trim()
+                        .parse::<usize>()
+                        .map_err(|_| SetupError::InvalidLimit {
+                            variable,
+                            value: value.to_owned(),
+                        })?;
+                value_length_limit = Some(limit);
+            }
+        }
         let propagators = match env.get("OTEL_PROPAGATORS") {
             Some(list) => parse_propagators(list)?,
             None => vec![Propagator::TraceContext, Propagator::Baggage],
@@ -310,6 +347,7 @@ impl Setup {
             metrics,
             propagators,
             sampler_from_env,
+            value_length_limit,
             #[cfg(feature = "otlp")]
             traces_endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
                 || env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
@@ -407,6 +445,8 @@ struct Plan {
     metrics: ExporterKind,
     propagators: Vec<Propagator>,
     sampler_from_env: bool,
+    /// Longest string attribute value, in characters.
+    value_length_limit: Option<usize>,
     /// An endpoint variable applies to traces: the one from code must not override it.
     /// (Endpoints matter only where OTLP export is compiled in.)
     #[cfg(feature = "otlp")]
@@ -479,6 +519,7 @@ impl Plan {
             ExporterKind::Console => tracer_builder.with_span_processor(span_pipeline(
                 opentelemetry_stdout::SpanExporter::default(),
                 policy,
+                self.value_length_limit,
                 Some(&meter),
             )),
             #[cfg(feature = "otlp")]
@@ -494,7 +535,12 @@ impl Plan {
                 let exporter = builder
                     .build()
                     .map_err(|e| SetupError::Exporter(e.to_string()))?;
-                tracer_builder.with_span_processor(span_pipeline(exporter, policy, Some(&meter)))
+                tracer_builder.with_span_processor(span_pipeline(
+                    exporter,
+                    policy,
+                    self.value_length_limit,
+                    Some(&meter),
+                ))
             }
             #[cfg(not(feature = "otlp"))]
             ExporterKind::Otlp => return Err(SetupError::OtlpDisabled("traces")),
@@ -578,19 +624,20 @@ fn periodic_reader<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
     .build()
 }
 
-/// The production span pipeline: the redaction guard wrapping a batch processor over
-/// `exporter`. The test kit builds the same one.
+/// The production span pipeline: a batch processor over the redaction guard wrapping
+/// `exporter`, so redaction runs on the export thread. The test kit builds the same one.
 pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     exporter: E,
     policy: RedactionPolicy,
+    value_length_limit: Option<usize>,
     meter: Option<&opentelemetry::metrics::Meter>,
-) -> RedactingSpanProcessor<BatchSpanProcessor> {
-    let processor =
-        RedactingSpanProcessor::new(BatchSpanProcessor::builder(exporter).build(), policy);
-    match meter {
-        Some(meter) => processor.with_meter(meter),
-        None => processor,
+) -> BatchSpanProcessor {
+    let mut exporter =
+        RedactingExporter::new(exporter, policy).with_value_length_limit(value_length_limit);
+    if let Some(meter) = meter {
+        exporter = exporter.with_meter(meter);
     }
+    BatchSpanProcessor::builder(exporter).build()
 }
 
 /// Keeps telemetry running; dropping it flushes and shuts the providers down (from a

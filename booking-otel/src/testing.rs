@@ -101,6 +101,7 @@ fn shared() -> &'static Shared {
                 exporter.clone(),
                 RedactionPolicy::default(),
                 None,
+                None,
             ))
             .build();
         opentelemetry::global::set_tracer_provider(provider.clone());

@@ -7,23 +7,57 @@
 //! 1. **Types** make the safe thing the easy thing: [`CardNumber`] records only brand +
 //!    last four, [`Cvv`] and [`Pin`] cannot be recorded at all (compile error),
 //!    [`Sensitive`] records a mask or a keyed [`Fingerprint`].
-//! 2. **The export-side scanner** ([`RedactingSpanProcessor`], feature `sdk`) inspects
-//!    everything exported, including spans made by other libraries, with a
-//!    [`RedactionPolicy`].
+//! 2. **The export-side scanner**, [`RedactingExporter`] (feature `sdk`), applies a
+//!    [`RedactionPolicy`] to everything exported, including spans made by other
+//!    libraries and the resource.
+//!
+//! # Where it runs
+//!
+//! ```text
+//!  booking thread                         │ export thread (BatchSpanProcessor)
+//!                                         │
+//!  #[booking_step] / Step / tower layers  │
+//!    build the span, set attributes       │
+//!  span.end()                             │
+//!    └─ BatchSpanProcessor::on_end ──── queue ──▶ RedactingExporter::export(batch)
+//!       (one channel push, nothing else)  │        ├─ mask keys and values (policy)
+//!                                         │        ├─ cut values to the length limit
+//!                                         │        └─▶ OTLP / console / in-memory exporter
+//!  set_resource (once) ─────────────────────────▶ resource masked the same way
+//! ```
+//!
+//! The booking thread does not pay for scanning: spans wait unredacted in the batch
+//! queue, in process memory, until the next export (at most the scheduled delay, 5 s by
+//! default). A span processor registered beside the batch processor sees spans
+//! unredacted; put every exporter behind a [`RedactingExporter`] ([`setup`](crate::setup)
+//! does).
+//!
+//! # Files
+//!
+//! [`policy`](RedactionPolicy) decides (keys in `keys.rs`; values in `pan.rs`,
+//! `verification_code.rs`, `iban.rs`, `email.rs`); `span.rs` applies it to the SDK's
+//! span data and resource; `exporter.rs` is the [`RedactingExporter`].
 
 mod card;
+mod email;
 #[cfg(feature = "sdk")]
-mod guard;
-mod scanner;
+mod exporter;
+mod iban;
+mod keys;
+mod pan;
+mod policy;
 mod sensitive;
-// Used only by the span guard, which the `sdk` feature builds.
-#[cfg_attr(not(feature = "sdk"), allow(dead_code))]
-mod thread_cache;
-mod words;
+#[cfg(feature = "sdk")]
+mod span;
+mod verification_code;
+
+/// What a masked value becomes: a [`Sensitive`] value, a denied key's value, track data.
+pub const MASK: &str = "[REDACTED]";
 
 pub use card::{CardBrand, CardDataError, CardNumber, Cvv, Pin};
 #[cfg(feature = "sdk")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
-pub use guard::RedactingSpanProcessor;
-pub use scanner::{DEFAULT_DENIED_KEYS, DENIED_VALUE, RedactionPolicy, RedactionRule};
-pub use sensitive::{Fingerprint, FingerprintKey, FingerprintKeyError, MASK, Sensitive};
+pub use exporter::RedactingExporter;
+pub use keys::DEFAULT_DENIED_KEYS;
+pub use policy::{RedactionPolicy, RedactionRule};
+pub use sensitive::{Fingerprint, FingerprintKey, FingerprintKeyError, Sensitive};

@@ -8,8 +8,7 @@ use sha2::Sha256;
 
 use crate::value::StepValue;
 
-/// What a [`Sensitive`] value is recorded and displayed as.
-pub const MASK: &str = "[REDACTED]";
+use super::MASK;
 
 /// Personal data in a booking (guest name, email, phone, passport or ID number, date of
 /// birth): displayed, debugged and recorded as [`MASK`], never raw.

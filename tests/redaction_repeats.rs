@@ -1,7 +1,8 @@
-//! The guard remembers, per thread, what it already decided: the class of each key,
-//! which constant strings are clean, and what the attribute lists of each constant span
-//! or event name hold. These tests try to make it remember wrong, through the real
-//! guard and the SDK, and check what was exported:
+//! Repeats: the same call site, key or string seen again with a secret in it. The
+//! exporter remembers the class of each key it has seen (an earlier version also
+//! remembered clean strings by address, per thread); these tests try to make any such
+//! memory decide wrong, through the real exporter and the SDK, and check what was
+//! exported:
 //!
 //! - the same call site emitting clean constants, then card numbers (constant, built
 //!   per span, integer) and denied keys at the very same positions, in random orders;
@@ -14,9 +15,9 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use booking_otel::redaction::DENIED_VALUE;
+use booking_otel::redaction::MASK;
 use booking_otel::testing::TestTelemetry;
-use booking_otel::{RedactingSpanProcessor, RedactionPolicy};
+use booking_otel::{RedactingExporter, RedactionPolicy};
 use opentelemetry::trace::{Span as _, Status, Tracer, TracerProvider as _};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -160,7 +161,7 @@ fn assert_nothing_leaks(spans: &[SpanData]) -> Result<(), TestCaseError> {
         }
         for kv in &span.attributes {
             if kv.key.as_str() == "payment.cvv" {
-                prop_assert_eq!(&kv.value, &Value::String(DENIED_VALUE.into()));
+                prop_assert_eq!(&kv.value, &Value::String(MASK.into()));
             }
         }
     }
@@ -213,10 +214,10 @@ impl SpanExporter for FirstAttributeExporter {
 fn memory_reused_by_a_secret_is_not_taken_for_the_clean_string_before_it() {
     let exporter = FirstAttributeExporter::default();
     let provider = SdkTracerProvider::builder()
-        .with_span_processor(RedactingSpanProcessor::new(
-            SimpleSpanProcessor::new(exporter.clone()),
+        .with_span_processor(SimpleSpanProcessor::new(RedactingExporter::new(
+            exporter.clone(),
             RedactionPolicy::default(),
-        ))
+        )))
         .build();
     let tracer = provider.tracer("redaction-cache");
     let clean_value = "abcdefghijklmnop"; // 16 bytes, like the card number
@@ -245,7 +246,7 @@ fn memory_reused_by_a_secret_is_not_taken_for_the_clean_string_before_it() {
         assert_ne!(value, card, "leaked");
         cards += usize::from(value == "************1111");
         if key == denied_key {
-            assert_eq!(value, DENIED_VALUE);
+            assert_eq!(value, MASK);
             denied += 1;
         }
     }
@@ -282,7 +283,7 @@ fn a_longer_constant_at_the_same_address_is_not_taken_for_its_clean_prefix() {
         let kv = &span.attributes[0];
         assert!(!kv.value.as_str().contains("41111"), "leaked value: {kv:?}");
         if kv.key.as_str() == KEY {
-            assert_eq!(kv.value, Value::String(DENIED_VALUE.into()));
+            assert_eq!(kv.value, Value::String(MASK.into()));
         }
     }
 }
@@ -293,10 +294,10 @@ fn two_policies_on_one_thread_do_not_share_decisions() {
     let provider = |policy: RedactionPolicy| {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
-            .with_span_processor(RedactingSpanProcessor::new(
-                SimpleSpanProcessor::new(exporter.clone()),
+            .with_span_processor(SimpleSpanProcessor::new(RedactingExporter::new(
+                exporter.clone(),
                 policy,
-            ))
+            )))
             .build();
         (provider, exporter)
     };

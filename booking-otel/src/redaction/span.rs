@@ -1,0 +1,157 @@
+//! The policy applied to what the SDK exports: a span (name, attributes, events,
+//! links, status) and the resource, plus the attribute value length limit.
+
+use std::collections::HashMap;
+
+use opentelemetry::trace::Status;
+use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SpanData;
+
+use super::policy::{KeyClass, RedactionPolicy, RedactionRule};
+
+/// The most attribute keys whose class is remembered; past it, keys are classified
+/// each time (a key set that large is a cardinality bug elsewhere).
+const MAX_REMEMBERED_KEYS: usize = 4096;
+
+/// A policy with what it needs to redact spans quickly: the class of each key seen
+/// (keys repeat from span to span; classifying one splits it into words), and the
+/// attribute value length limit.
+#[derive(Debug)]
+pub(super) struct SpanRedactor {
+    pub(super) policy: RedactionPolicy,
+    key_classes: HashMap<Key, KeyClass>,
+    pub(super) value_length_limit: Option<usize>,
+}
+
+impl SpanRedactor {
+    pub(super) fn new(policy: RedactionPolicy) -> Self {
+        SpanRedactor {
+            policy,
+            key_classes: HashMap::new(),
+            value_length_limit: None,
+        }
+    }
+
+    /// Masks secrets everywhere in `span`, then applies the length limit; calls `report`
+    /// once per masked value.
+    pub(super) fn redact_span(
+        &mut self,
+        span: &mut SpanData,
+        report: &mut dyn FnMut(RedactionRule),
+    ) {
+        self.policy.redact_cow(&mut span.name, report);
+        self.redact_attributes(&mut span.attributes, report);
+        for event in span.events.events.iter_mut() {
+            self.policy.redact_cow(&mut event.name, report);
+            self.redact_attributes(&mut event.attributes, report);
+        }
+        for link in span.links.links.iter_mut() {
+            self.redact_attributes(&mut link.attributes, report);
+        }
+        if let Status::Error { description } = &mut span.status {
+            self.policy.redact_cow(description, report);
+        }
+    }
+
+    pub(super) fn redact_attributes(
+        &mut self,
+        attributes: &mut [KeyValue],
+        report: &mut dyn FnMut(RedactionRule),
+    ) {
+        for attribute in attributes {
+            let class = self.key_class(&attribute.key);
+            self.policy
+                .redact_classified(class, &mut attribute.value, report);
+            if let Some(limit) = self.value_length_limit {
+                truncate_value(&mut attribute.value, limit);
+            }
+        }
+    }
+
+    fn key_class(&mut self, key: &Key) -> KeyClass {
+        if let Some(class) = self.key_classes.get(key) {
+            return *class;
+        }
+        let class = self.policy.classify_key(key.as_str());
+        if self.key_classes.len() < MAX_REMEMBERED_KEYS {
+            self.key_classes.insert(key.clone(), class);
+        }
+        class
+    }
+
+    /// A copy of `resource` with its attributes masked (not truncated: the length limit
+    /// is a span limit).
+    pub(super) fn redact_resource(
+        &mut self,
+        resource: &Resource,
+        report: &mut dyn FnMut(RedactionRule),
+    ) -> Resource {
+        let mut attributes: Vec<KeyValue> = resource
+            .iter()
+            .map(|(key, value)| KeyValue::new(key.clone(), value.clone()))
+            .collect();
+        let limit = self.value_length_limit.take();
+        self.redact_attributes(&mut attributes, report);
+        self.value_length_limit = limit;
+        let builder = Resource::builder_empty();
+        match resource.schema_url() {
+            Some(url) => builder.with_schema_url(attributes, url.to_owned()),
+            None => builder.with_attributes(attributes),
+        }
+        .build()
+    }
+}
+
+/// Cuts a string value (or each string of an array) to at most `limit` characters, as
+/// the OpenTelemetry attribute limits specify (a character counts as one, so the cut
+/// always falls on a character boundary).
+pub(super) fn truncate_value(value: &mut Value, limit: usize) {
+    match value {
+        Value::String(s) => truncate_string(s, limit),
+        Value::Array(Array::String(items)) => {
+            for item in items {
+                truncate_string(item, limit);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn truncate_string(value: &mut StringValue, limit: usize) {
+    let text = value.as_str();
+    // Bytes bound characters from above: most values stop here.
+    if text.len() <= limit {
+        return;
+    }
+    if let Some((end, _)) = text.char_indices().nth(limit) {
+        *value = StringValue::from(text[..end].to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_counts_characters_and_cuts_on_their_boundaries() {
+        let mut v = Value::from("héllo wörld".to_string());
+        truncate_value(&mut v, 2);
+        assert_eq!(v, Value::from("hé"));
+        let mut v = Value::from("日本語テキスト");
+        truncate_value(&mut v, 3);
+        assert_eq!(v, Value::from("日本語"));
+        let mut v = Value::from("short");
+        truncate_value(&mut v, 5);
+        assert_eq!(v, Value::from("short"));
+        let mut v = Value::Array(Array::String(vec!["abcdef".into(), "ab".into()]));
+        truncate_value(&mut v, 3);
+        assert_eq!(
+            v,
+            Value::Array(Array::String(vec!["abc".into(), "ab".into()]))
+        );
+        let mut v = Value::I64(123456);
+        truncate_value(&mut v, 2);
+        assert_eq!(v, Value::I64(123456));
+    }
+}
