@@ -4,7 +4,9 @@
 //!
 //! It runs the property of `tests/redaction_properties.rs` once, over a batch of
 //! generated cases (deterministic seed), and checks the raw protobuf bytes.
-//! `setup` installs globals, so this test has its own binary.
+//! The resource, from code and from `OTEL_RESOURCE_ATTRIBUTES`, is checked the same
+//! way. `setup` installs globals and the test sets the environment, so this test has
+//! its own binary.
 
 mod support;
 
@@ -83,7 +85,20 @@ fn a_real_otlp_receiver_gets_no_card_number() {
             .await;
     });
 
+    // SAFETY: this binary's only test, before any thread of ours reads the environment.
+    unsafe {
+        std::env::set_var(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "db.password=hunter2,deployment.environment.name=prod",
+        );
+    }
     let guard = Setup::new("otlp-receiver-test")
+        .resource_attribute(KeyValue::new("vendor.apiKey", "sk_live_resource"))
+        .resource_attribute(KeyValue::new(
+            "host.note",
+            "card on file 4111 1111 1111 1111",
+        ))
+        .attribute_value_length_limit(4096)
         .otlp_endpoint(format!("http://{address}"))
         .metrics_exporter(ExporterKind::None)
         .install()
@@ -96,6 +111,12 @@ fn a_real_otlp_receiver_gets_no_card_number() {
     for case in &cases {
         emit(case);
     }
+    {
+        let tracer = global::tracer_provider().tracer("otlp-receiver-test");
+        let mut span = tracer.start("booking.long_value");
+        span.set_attribute(KeyValue::new("http.request.body", "é".repeat(10_000)));
+        span.end();
+    }
     guard.shutdown(); // flushes the batch processor through the exporter
 
     let requests = receiver.requests.lock().expect("receiver lock");
@@ -105,7 +126,28 @@ fn a_real_otlp_receiver_gets_no_card_number() {
         .flat_map(|r| &r.scope_spans)
         .map(|s| s.spans.len())
         .sum();
-    assert_eq!(spans, 2 * cases.len(), "every span reached the receiver");
+    assert_eq!(
+        spans,
+        2 * cases.len() + 1,
+        "every span reached the receiver"
+    );
+    // Setup's length limit (code) is applied on the way: 4,096 characters, whole ones.
+    let long_value = requests
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .find(|span| span.name == "booking.long_value")
+        .and_then(|span| span.attributes.first())
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| v.value.as_ref());
+    match long_value {
+        Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(text)) => {
+            assert_eq!(text.chars().count(), 4096);
+            assert!(text.chars().all(|c| c == 'é'));
+        }
+        other => panic!("the long value arrived as {other:?}"),
+    }
     let bytes: Vec<u8> = requests.iter().flat_map(|r| r.encode_to_vec()).collect();
     let received = String::from_utf8_lossy(&bytes);
     for case in &cases {
@@ -129,11 +171,32 @@ fn a_real_otlp_receiver_gets_no_card_number() {
             );
         }
         assert!(
-            received.contains(&case.last_four())
-                || case.rendered.contains(' ')
-                || case.rendered.contains('-'),
-            "the masked form keeps the last four digits"
+            received.contains(&case.masked()),
+            "the masked form {} keeps the last four digits and the separators",
+            case.masked()
         );
+    }
+    // The resource, from code and from OTEL_RESOURCE_ATTRIBUTES, is redacted too.
+    for secret in ["hunter2", "sk_live_resource", "4111 1111 1111"] {
+        assert!(!received.contains(secret), "the resource leaked {secret}");
+    }
+    for resource_spans in requests.iter().flat_map(|r| &r.resource_spans) {
+        let resource = resource_spans.resource.as_ref().expect("a resource");
+        let value = |key: &str| {
+            resource
+                .attributes
+                .iter()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.as_ref())
+                .and_then(|v| v.value.as_ref())
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_else(|| panic!("resource attribute {key} missing"))
+        };
+        assert!(value("db.password").contains("[REDACTED]"));
+        assert!(value("vendor.apiKey").contains("[REDACTED]"));
+        assert!(value("host.note").contains("**** **** **** 1111"));
+        assert!(value("deployment.environment.name").contains("prod"));
+        assert!(value("service.name").contains("otlp-receiver-test"));
     }
     drop(requests);
     server_runtime.shutdown_background();

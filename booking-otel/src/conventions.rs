@@ -390,7 +390,7 @@ mod defs {
             brief: "Values the redaction guard masked before export, by booking_otel.redaction.rule."
         }
         attr_redaction_rule::REDACTION_RULE = "booking_otel.redaction.rule" {
-            kind: Attribute, type: "string enum: card_number | denied_key | email | custom_pattern", unit: "", example: "card_number",
+            kind: Attribute, type: "string enum: card_number | track_data | verification_code | iban | denied_key | email | custom", unit: "", example: "card_number",
             cardinality: "low", sensitivity: None,
             brief: "Rule of the redaction guard that masked a value (metric attribute)."
         }

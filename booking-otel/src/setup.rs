@@ -835,6 +835,41 @@ mod tests {
         assert_eq!(plan.traces, ExporterKind::Otlp);
     }
 
+    #[test]
+    fn the_span_length_limit_variable_wins_over_the_general_one_and_both_over_code() {
+        let limit = |vars: &[(&str, &str)]| {
+            Setup::new("x")
+                .attribute_value_length_limit(100)
+                .plan(&env(vars))
+                .map(|plan| plan.value_length_limit)
+        };
+        assert_eq!(limit(&[]).unwrap(), Some(100));
+        assert_eq!(
+            limit(&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64")]).unwrap(),
+            Some(64)
+        );
+        assert_eq!(
+            limit(&[
+                ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "32"),
+                ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"),
+            ])
+            .unwrap(),
+            Some(32)
+        );
+        assert_eq!(
+            Setup::new("x").plan(&env(&[])).unwrap().value_length_limit,
+            None,
+            "no limit by default"
+        );
+        match limit(&[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "lots")]) {
+            Err(SetupError::InvalidLimit { variable, value }) => {
+                assert_eq!(variable, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT");
+                assert_eq!(value, "lots");
+            }
+            other => panic!("expected InvalidLimit, got {:?}", other.map(|_| ())),
+        }
+    }
+
     #[cfg(feature = "otlp")]
     #[test]
     fn an_endpoint_variable_wins_over_code_per_signal() {

@@ -9,8 +9,8 @@ use proptest::prelude::*;
 pub struct Case {
     /// The card number's digits.
     pub pan_digits: String,
-    /// The card number as written: plain, or in groups of four separated by spaces or
-    /// dashes.
+    /// The card number as written: plain, or in groups of four separated by spaces,
+    /// dashes or dots.
     pub rendered: String,
     /// `rendered` at a random position inside random text without digits.
     pub embedded: String,
@@ -20,6 +20,24 @@ impl Case {
     /// The four digits that may be exported.
     pub fn last_four(&self) -> String {
         self.pan_digits[self.pan_digits.len() - 4..].to_string()
+    }
+
+    /// `rendered` as the guard masks it: every digit but the last four replaced by `*`,
+    /// separators kept.
+    pub fn masked(&self) -> String {
+        let total = self.pan_digits.len();
+        let mut seen = 0;
+        self.rendered
+            .chars()
+            .map(|c| {
+                if c.is_ascii_digit() {
+                    seen += 1;
+                    if seen <= total - 4 { '*' } else { c }
+                } else {
+                    c
+                }
+            })
+            .collect()
     }
 
     /// The card number as an integer attribute, when it fits an i64.
@@ -100,7 +118,7 @@ pub fn text() -> impl Strategy<Value = String> {
 pub fn case() -> impl Strategy<Value = Case> {
     (
         pan(),
-        prop_oneof![Just(""), Just(" "), Just("-")],
+        prop_oneof![Just(""), Just(" "), Just("-"), Just(".")],
         text(),
         text(),
     )

@@ -249,9 +249,8 @@ fn track2_end(bytes: &[u8], separator: usize) -> Option<usize> {
     Some(track_data_end(bytes, data, |b| b.is_ascii_digit()))
 }
 
-/// The end of the track's data from `from`: past the `?` end sentinel (and the
-/// longitudinal redundancy check character after it) when there is one, else where
-/// `is_data` stops.
+/// The end of the track's data from `from`: past the `?` end sentinel when there is
+/// one, else where `is_data` stops.
 fn track_data_end(bytes: &[u8], from: usize, is_data: impl Fn(u8) -> bool) -> usize {
     let mut end = from;
     while end < bytes.len() && is_data(bytes[end]) {
@@ -259,10 +258,6 @@ fn track_data_end(bytes: &[u8], from: usize, is_data: impl Fn(u8) -> bool) -> us
     }
     if bytes.get(end) == Some(&b'?') {
         end += 1;
-    }
-    // A trailing space belongs to the text, not the track.
-    while end > from && bytes[end - 1] == b' ' {
-        end -= 1;
     }
     end
 }
