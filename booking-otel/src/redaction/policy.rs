@@ -349,17 +349,6 @@ impl RedactionPolicy {
             None => false,
         }
     }
-
-    /// Masks a span, event or status text in place.
-    pub(super) fn redact_cow(
-        &self,
-        text: &mut Cow<'static, str>,
-        report: &mut dyn FnMut(RedactionRule),
-    ) {
-        if let Some(masked) = self.redact_text(text, report) {
-            *text = Cow::Owned(masked);
-        }
-    }
 }
 
 fn replace_number(

@@ -1,6 +1,7 @@
 //! The policy applied to what the SDK exports: a span (name, attributes, events,
 //! links, status) and the resource, plus the attribute value length limit.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use opentelemetry::trace::Status;
@@ -40,17 +41,17 @@ impl SpanRedactor {
         span: &mut SpanData,
         report: &mut dyn FnMut(RedactionRule),
     ) {
-        self.policy.redact_cow(&mut span.name, report);
+        redact_in_place(&self.policy, &mut span.name, report);
         self.redact_attributes(&mut span.attributes, report);
         for event in span.events.events.iter_mut() {
-            self.policy.redact_cow(&mut event.name, report);
+            redact_in_place(&self.policy, &mut event.name, report);
             self.redact_attributes(&mut event.attributes, report);
         }
         for link in span.links.links.iter_mut() {
             self.redact_attributes(&mut link.attributes, report);
         }
         if let Status::Error { description } = &mut span.status {
-            self.policy.redact_cow(description, report);
+            redact_in_place(&self.policy, description, report);
         }
     }
 
@@ -100,6 +101,17 @@ impl SpanRedactor {
             None => builder.with_attributes(attributes),
         }
         .build()
+    }
+}
+
+/// Masks a span name, event name or status description in place.
+fn redact_in_place(
+    policy: &RedactionPolicy,
+    text: &mut Cow<'static, str>,
+    report: &mut dyn FnMut(RedactionRule),
+) {
+    if let Some(masked) = policy.redact_text(text, report) {
+        *text = Cow::Owned(masked);
     }
 }
 
