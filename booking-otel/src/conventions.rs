@@ -387,12 +387,12 @@ mod defs {
         metric_redactions::REDACTIONS = "booking_otel.redactions" {
             kind: Metric, type: "counter", unit: "{redaction}", example: "1",
             cardinality: "low", sensitivity: None,
-            brief: "Values the redaction guard masked before export, by booking_otel.redaction.rule."
+            brief: "Values masked by redaction before export, by booking_otel.redaction.rule."
         }
         attr_redaction_rule::REDACTION_RULE = "booking_otel.redaction.rule" {
             kind: Attribute, type: "string enum: card_number | track_data | verification_code | iban | denied_key | email | custom", unit: "", example: "card_number",
             cardinality: "low", sensitivity: None,
-            brief: "Rule of the redaction guard that masked a value (metric attribute)."
+            brief: "Redaction rule that masked a value (metric attribute)."
         }
 
         resource_service_domain::SERVICE_DOMAIN = "service.domain" {

@@ -10,8 +10,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! `install` builds a tracer provider (batch export behind the
-//! [redaction guard](crate::redaction), always), a meter provider with a periodic reader,
+//! `install` builds a tracer provider (a batch processor whose exporter is always
+//! wrapped in [redaction](crate::redaction), so redaction runs on the export
+//! thread), a meter provider with a periodic reader,
 //! sets them and the propagators as the OpenTelemetry globals, and makes them the
 //! default for every [`Step`](crate::Step). Libraries must not call it; they take a
 //! [`Telemetry`] or use the globals.
@@ -189,7 +190,7 @@ impl Setup {
         self
     }
 
-    /// An extra resource attribute (validated by the redaction guard once, here).
+    /// An extra resource attribute (redacted like every resource attribute).
     pub fn resource_attribute(mut self, attribute: KeyValue) -> Self {
         self.attributes.push(attribute);
         self
@@ -226,7 +227,7 @@ impl Setup {
         self
     }
 
-    /// The redaction policy (the guard itself is always installed).
+    /// The redaction policy (redaction itself is always installed).
     pub fn redaction_policy(mut self, policy: RedactionPolicy) -> Self {
         self.redaction = policy;
         self
@@ -574,8 +575,6 @@ impl Plan {
 }
 
 fn build_resource(setup: &Setup, env: &Env) -> Resource {
-    let policy = &setup.redaction;
-    // Resource attributes are validated once, here, by the same guard as spans.
     let mut attributes: Vec<KeyValue> = Vec::new();
     if let Some(version) = &setup.service_version {
         attributes.push(KeyValue::new(
@@ -587,9 +586,6 @@ fn build_resource(setup: &Setup, env: &Env) -> Resource {
         attributes.push(KeyValue::new(resource::SERVICE_DOMAIN, domain.clone()));
     }
     attributes.extend(setup.attributes.iter().cloned());
-    for kv in attributes.iter_mut() {
-        policy.redact_value(kv.key.as_str(), &mut kv.value);
-    }
     // Precedence, lowest first: code, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME. The SDK's
     // own service-name detector is not used: it would replace the name from code with
     // `unknown_service` whenever OTEL_SERVICE_NAME is absent.
@@ -607,7 +603,9 @@ fn build_resource(setup: &Setup, env: &Env) -> Resource {
     {
         builder = builder.with_service_name(name.to_owned());
     }
-    builder.build()
+    // Redacted once, whole (attributes from code and from OTEL_RESOURCE_ATTRIBUTES),
+    // for the meter provider too: its exporters are not behind a RedactingExporter.
+    setup.redaction.redact_resource(&builder.build())
 }
 
 /// A periodic metric reader; without an interval from code the SDK's default (or
@@ -624,7 +622,7 @@ fn periodic_reader<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
     .build()
 }
 
-/// The production span pipeline: a batch processor over the redaction guard wrapping
+/// The production span pipeline: a batch processor over the redaction exporter wrapping
 /// `exporter`, so redaction runs on the export thread. The test kit builds the same one.
 pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     exporter: E,

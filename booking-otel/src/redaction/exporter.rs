@@ -71,7 +71,7 @@ impl<E: SpanExporter> RedactingExporter<E> {
             meter
                 .u64_counter(metric::REDACTIONS)
                 .with_unit("{redaction}")
-                .with_description("Values the redaction guard masked before export, by rule.")
+                .with_description("Values masked by redaction before export, by rule.")
                 .build(),
         );
         self
@@ -126,7 +126,7 @@ impl<E: SpanExporter> SpanExporter for RedactingExporter<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         let redacted = {
-            let mut redactor = self.redactor.lock().unwrap_or_else(PoisonError::into_inner);
+            let redactor = self.redactor.lock().unwrap_or_else(PoisonError::into_inner);
             let mut report = |rule: RedactionRule| {
                 if let Some(counter) = &self.redactions {
                     counter.add(

@@ -1,4 +1,4 @@
-//! The redaction guard: no card number, CVV or other secret leaves the process.
+//! Redaction: no card number, CVV or other secret leaves the process.
 //!
 //! PCI DSS counts logs and traces as storage: a card number may appear at most as its
 //! last four digits, and card verification codes, PINs and track data never. Two layers

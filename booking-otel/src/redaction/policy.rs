@@ -9,7 +9,7 @@ use opentelemetry::{Array, StringValue, Value};
 use super::MASK;
 use super::email::mask_emails;
 use super::iban::mask_ibans;
-use super::keys::{DEFAULT_DENIED_KEYS, contains_phrase, words};
+use super::keys::{DEFAULT_DENIED_KEYS, contains_any_phrase, first_bytes, words};
 use super::pan::{
     MIN_PAN, MIN_PAN_DIGITS, mask_card_numbers, mask_float, mask_integer, mask_track_data,
 };
@@ -64,7 +64,7 @@ pub(super) enum KeyClass {
     Scanned,
 }
 
-/// What the redaction guard masks. The default is safe; every change is additive except
+/// What redaction masks. The default is safe; every change is additive except
 /// [`allow_key`](RedactionPolicy::allow_key), [`mask_emails(false)`](RedactionPolicy::mask_emails)
 /// and [`mask_ibans(false)`](RedactionPolicy::mask_ibans).
 ///
@@ -106,6 +106,8 @@ pub(super) enum KeyClass {
 pub struct RedactionPolicy {
     /// Each denied name, as words.
     denied: Vec<Vec<String>>,
+    /// The first bytes of `denied`, to rule most key words out at once.
+    denied_starts: u128,
     allowed_keys: Vec<String>,
     custom_rules: Vec<CustomRule>,
     mask_emails: bool,
@@ -127,8 +129,10 @@ impl fmt::Debug for RedactionPolicy {
 
 impl Default for RedactionPolicy {
     fn default() -> Self {
+        let denied: Vec<Vec<String>> = DEFAULT_DENIED_KEYS.iter().map(|k| words(k)).collect();
         RedactionPolicy {
-            denied: DEFAULT_DENIED_KEYS.iter().map(|k| words(k)).collect(),
+            denied_starts: first_bytes(&denied),
+            denied,
             allowed_keys: Vec::new(),
             custom_rules: Vec::new(),
             mask_emails: true,
@@ -144,6 +148,7 @@ impl RedactionPolicy {
         let name = words(name);
         if !name.is_empty() {
             self.denied.push(name);
+            self.denied_starts = first_bytes(&self.denied);
         }
         self
     }
@@ -195,10 +200,7 @@ impl RedactionPolicy {
     /// `payment.card_cvv`, `cardSecurityCode`, `x-api-key`,
     /// `http.request.header.authorization` are all denied.
     pub fn is_denied_key(&self, key: &str) -> bool {
-        let key_words = words(key);
-        self.denied
-            .iter()
-            .any(|phrase| contains_phrase(&key_words, phrase))
+        contains_any_phrase(key, &self.denied, self.denied_starts)
     }
 
     pub(super) fn classify_key(&self, key: &str) -> KeyClass {
@@ -253,11 +255,13 @@ impl RedactionPolicy {
         if digits >= MIN_PAN_DIGITS {
             apply(RedactionRule::CardNumber, &mut current, &mask_card_numbers);
         }
-        apply(
-            RedactionRule::VerificationCode,
-            &mut current,
-            &mask_verification_codes,
-        );
+        if digits >= 3 {
+            apply(
+                RedactionRule::VerificationCode,
+                &mut current,
+                &mask_verification_codes,
+            );
+        }
         if self.mask_emails && at {
             apply(RedactionRule::Email, &mut current, &mask_emails);
         }

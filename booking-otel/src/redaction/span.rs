@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
@@ -21,15 +22,40 @@ const MAX_REMEMBERED_KEYS: usize = 4096;
 #[derive(Debug)]
 pub(super) struct SpanRedactor {
     pub(super) policy: RedactionPolicy,
-    key_classes: HashMap<Key, KeyClass>,
+    key_classes: HashMap<Key, KeyClass, BuildHasherDefault<KeyHasher>>,
     pub(super) value_length_limit: Option<usize>,
+}
+
+/// FNV-1a: attribute keys are short, and SipHash (the std default, built against
+/// flooding by untrusted keys) cost a fifth of the export thread's redaction work.
+/// Keys come from the application's code, and the map is bounded.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl SpanRedactor {
     pub(super) fn new(policy: RedactionPolicy) -> Self {
         SpanRedactor {
             policy,
-            key_classes: HashMap::new(),
+            key_classes: HashMap::default(),
             value_length_limit: None,
         }
     }
@@ -81,27 +107,60 @@ impl SpanRedactor {
         class
     }
 
-    /// A copy of `resource` with its attributes masked (not truncated: the length limit
-    /// is a span limit).
+    /// A copy of `resource` with its attributes masked.
     pub(super) fn redact_resource(
-        &mut self,
+        &self,
         resource: &Resource,
         report: &mut dyn FnMut(RedactionRule),
     ) -> Resource {
-        let mut attributes: Vec<KeyValue> = resource
-            .iter()
-            .map(|(key, value)| KeyValue::new(key.clone(), value.clone()))
-            .collect();
-        let limit = self.value_length_limit.take();
-        self.redact_attributes(&mut attributes, report);
-        self.value_length_limit = limit;
-        let builder = Resource::builder_empty();
-        match resource.schema_url() {
-            Some(url) => builder.with_schema_url(attributes, url.to_owned()),
-            None => builder.with_attributes(attributes),
-        }
-        .build()
+        redact_resource(&self.policy, resource, report)
     }
+}
+
+#[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
+impl RedactionPolicy {
+    /// A copy of `resource` with its attributes masked (not cut to a length limit: the
+    /// limits are span limits). [`RedactingExporter`](super::RedactingExporter) does
+    /// this for span exporters; [`setup`](crate::setup) does it once for the resource
+    /// it gives both providers. Use it for the resource of providers you build yourself
+    /// whose exporters are not behind a `RedactingExporter` (metrics, logs).
+    ///
+    /// ```
+    /// use booking_otel::RedactionPolicy;
+    /// use opentelemetry::KeyValue;
+    /// use opentelemetry_sdk::Resource;
+    ///
+    /// let resource = Resource::builder_empty()
+    ///     .with_attributes([KeyValue::new("db.password", "hunter2")])
+    ///     .build();
+    /// let redacted = RedactionPolicy::default().redact_resource(&resource);
+    /// let value = redacted.get(&opentelemetry::Key::new("db.password")).unwrap();
+    /// assert_eq!(value.as_str(), "[REDACTED]");
+    /// ```
+    pub fn redact_resource(&self, resource: &Resource) -> Resource {
+        redact_resource(self, resource, &mut |_| {})
+    }
+}
+
+fn redact_resource(
+    policy: &RedactionPolicy,
+    resource: &Resource,
+    report: &mut dyn FnMut(RedactionRule),
+) -> Resource {
+    let attributes: Vec<KeyValue> = resource
+        .iter()
+        .map(|(key, value)| {
+            let mut value = value.clone();
+            policy.redact_classified(policy.classify_key(key.as_str()), &mut value, report);
+            KeyValue::new(key.clone(), value)
+        })
+        .collect();
+    let builder = Resource::builder_empty();
+    match resource.schema_url() {
+        Some(url) => builder.with_schema_url(attributes, url.to_owned()),
+        None => builder.with_attributes(attributes),
+    }
+    .build()
 }
 
 /// Masks a span name, event name or status description in place.

@@ -25,73 +25,63 @@ const KEYWORDS: &[&str] = &[
 const MAX_GAP: usize = 12;
 
 /// Masks the digits of every verification code that follows its keyword.
+///
+/// Looks at 3–4 digit runs only, then backwards for a keyword: the cost is one pass
+/// over the digits, whatever the letters.
 pub(super) fn mask_verification_codes(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
-    let mut codes: Vec<(usize, usize)> = Vec::new();
+    let mut out: Option<Vec<u8>> = None;
     let mut i = 0;
     while i < bytes.len() {
-        let at_word_start = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        let keyword = at_word_start
-            .then(|| {
-                KEYWORDS.iter().find(|k| {
-                    bytes.len() >= i + k.len()
-                        && bytes[i..i + k.len()].eq_ignore_ascii_case(k.as_bytes())
-                        && bytes
-                            .get(i + k.len())
-                            .is_none_or(|b| !b.is_ascii_alphanumeric())
-                })
-            })
-            .flatten();
-        let Some(keyword) = keyword else {
+        if !bytes[i].is_ascii_digit() {
             i += 1;
             continue;
-        };
-        let after = i + keyword.len();
-        match code_after(bytes, after) {
-            Some((start, end)) => {
-                codes.push((start, end));
-                i = end;
-            }
-            None => i = after,
         }
-    }
-    if codes.is_empty() {
-        return None;
-    }
-    let mut out = text.as_bytes().to_vec();
-    for (start, end) in codes {
-        out[start..end].fill(b'*');
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if (3..=4).contains(&(i - start)) && keyword_before(bytes, start) {
+            out.get_or_insert_with(|| bytes.to_vec())[start..i].fill(b'*');
+        }
     }
     // Only ASCII digits were replaced by ASCII `*`.
-    String::from_utf8(out).ok()
+    out.and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
-/// The 3–4 digit code within [`MAX_GAP`] bytes of separators after a keyword.
-fn code_after(bytes: &[u8], after: usize) -> Option<(usize, usize)> {
-    let mut start = after;
-    while start < bytes.len() && start - after <= MAX_GAP {
-        let b = bytes[start];
-        if b.is_ascii_digit() {
-            break;
+/// Whether a keyword stands before `code`, separated from it by at most [`MAX_GAP`]
+/// bytes of separators and the word `is`.
+fn keyword_before(bytes: &[u8], code: usize) -> bool {
+    let mut end = code;
+    loop {
+        if end < code && keyword_ends_at(bytes, end) {
+            return true;
         }
-        let is_word = bytes[start..].len() >= 2
-            && bytes[start..start + 2].eq_ignore_ascii_case(b"is")
-            && bytes
-                .get(start + 2)
-                .is_none_or(|b| !b.is_ascii_alphanumeric());
-        if is_word {
-            start += 2;
-        } else if matches!(b, b' ' | b':' | b'=' | b'#' | b'-' | b'"' | b'\'' | b'\t') {
-            start += 1;
+        if end == 0 || code - end > MAX_GAP {
+            return false;
+        }
+        let b = bytes[end - 1];
+        let is_word = end >= 2
+            && bytes[end - 2..end].eq_ignore_ascii_case(b"is")
+            && (end == 2 || !bytes[end - 3].is_ascii_alphanumeric());
+        if matches!(b, b' ' | b':' | b'=' | b'#' | b'-' | b'"' | b'\'' | b'\t') {
+            end -= 1;
+        } else if is_word {
+            end -= 2;
         } else {
-            return None;
+            return false;
         }
     }
-    let digits = bytes[start.min(bytes.len())..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    (3..=4).contains(&digits).then_some((start, start + digits))
+}
+
+/// Whether a keyword ends at `end` and starts a word.
+fn keyword_ends_at(bytes: &[u8], end: usize) -> bool {
+    KEYWORDS.iter().any(|keyword| {
+        let keyword = keyword.as_bytes();
+        end >= keyword.len()
+            && bytes[end - keyword.len()..end].eq_ignore_ascii_case(keyword)
+            && (end == keyword.len() || !bytes[end - keyword.len() - 1].is_ascii_alphanumeric())
+    })
 }
 
 #[cfg(test)]
@@ -107,6 +97,8 @@ mod tests {
             ("{\"cvv2\":\"123\"}", "{\"cvv2\":\"***\"}"),
             ("the CID is 4321.", "the CID is ****."),
             ("verification code=555", "verification code=***"),
+            ("cvv 123, cvc 456", "cvv ***, cvc ***"),
+            ("CVV2 is: 0042", "CVV2 is: ****"),
         ] {
             assert_eq!(
                 mask_verification_codes(text).as_deref(),
@@ -126,6 +118,9 @@ mod tests {
             "cvvs 123",
             "acid 123",
             "cvv then a long explanation 123",
+            "cvv123",
+            "this 123",
+            "cvv 1234567",
         ] {
             assert_eq!(mask_verification_codes(text), None, "{text}");
         }
