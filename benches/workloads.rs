@@ -677,6 +677,72 @@ pub fn w2v_macro(req: &Request) -> i64 {
     confirm_v(req, paid)
 }
 
+/// W2v written by hand against the OpenTelemetry API, as `w2_sdk` is: borrowed values
+/// are cloned into the attributes, as they must be.
+pub fn w2v_sdk<T>(tracer: &T, req: &Request) -> i64
+where
+    T: Tracer,
+    T::Span: Send + Sync + 'static,
+{
+    tracer.in_span("booking.create", |cx| {
+        let span = cx.span();
+        span.set_attribute(KeyValue::new("booking.user_id", req.user_id.clone()));
+        span.set_attribute(KeyValue::new(
+            "booking.property_id",
+            req.property_id.clone(),
+        ));
+        span.set_attribute(KeyValue::new("booking.source", "web"));
+        let available = sdk_child(
+            tracer,
+            "booking.check_availability",
+            [
+                KeyValue::new("booking.property_id", req.property_id.clone()),
+                KeyValue::new("booking.check_in", req.check_in.clone()),
+                KeyValue::new("booking.check_out", req.check_out.clone()),
+            ],
+            || work(req.guests),
+        );
+        let lock = sdk_child(
+            tracer,
+            "booking.acquire_lock",
+            [
+                KeyValue::new("booking.lock_type", "pessimistic"),
+                KeyValue::new("booking.reservation_id", req.reservation_id.clone()),
+                KeyValue::new("booking.lock_acquired", true),
+            ],
+            || work(available),
+        );
+        let paid = sdk_child(
+            tracer,
+            "booking.process_payment",
+            [
+                KeyValue::new("payment.card_last_four", req.card_last_four.clone()),
+                KeyValue::new("payment.transaction_id", req.transaction_id.clone()),
+                KeyValue::new("payment.amount_cents", lock),
+            ],
+            || charge(lock, false).unwrap_or(-1),
+        );
+        sdk_child(
+            tracer,
+            "booking.confirm",
+            [
+                KeyValue::new("booking.confirmation_code", req.confirmation_code.clone()),
+                KeyValue::new("booking.reservation_id", req.reservation_id.clone()),
+                KeyValue::new("booking.guests", req.guests),
+            ],
+            || work(paid),
+        )
+    })
+}
+
+/// W2v with `BookingMetrics` for the booking as a whole.
+pub fn w2v_macro_with_booking_metrics(metrics: &BookingMetrics, req: &Request) -> i64 {
+    let booking = metrics.start_booking("web");
+    let result = w2v_macro(req);
+    booking.finish(BookingStatus::Success);
+    result
+}
+
 static BOOKING_NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn next_request() -> Request {
@@ -720,6 +786,29 @@ pub fn run(variant: &str, env: &Env) -> i64 {
         "w2/macro+guard+metrics" => match &env.metrics {
             Some(metrics) => w2_macro_with_booking_metrics(metrics, black_box(2)),
             None => w2_macro(black_box(2)),
+        },
+        "w2v/sdk+batch" => match tracer {
+            Some(t) => w2v_sdk(t, &next_request()),
+            None => w2v_sdk(global, &next_request()),
+        },
+        "w1/macro+batch" => w1_macro(black_box(1200)).unwrap_or(0),
+        "w1/sdk+batch" => match tracer {
+            Some(t) => w1_sdk(t, black_box(1200)).unwrap_or(0),
+            None => w1_sdk(global, black_box(1200)).unwrap_or(0),
+        },
+        "w1/tracing+batch" => w1_tracing(black_box(1200)).unwrap_or(0),
+        "w2/sdk+batch" => match tracer {
+            Some(t) => w2_sdk(t, black_box(2)),
+            None => w2_sdk(global, black_box(2)),
+        },
+        "w2/tracing+batch" => w2_tracing(black_box(2)),
+        "w2/macro+batch+guard+metrics" => match &env.metrics {
+            Some(metrics) => w2_macro_with_booking_metrics(metrics, black_box(2)),
+            None => w2_macro(black_box(2)),
+        },
+        "w2v/macro+batch+guard+metrics" => match &env.metrics {
+            Some(metrics) => w2v_macro_with_booking_metrics(metrics, &next_request()),
+            None => w2v_macro(&next_request()),
         },
         other => panic!("unknown variant {other}"),
     }
@@ -823,6 +912,40 @@ pub fn cases() -> Vec<Case> {
         pipeline: Pipeline::Simple,
     });
     // The production pipeline: measured per thread (booking thread vs export thread).
+    for (variant, sampling, guard, metrics) in [
+        ("w1/sdk+batch", Sampling::Sampled, false, false),
+        ("w1/tracing+batch", Sampling::Sampled, false, false),
+        ("w1/macro+batch", Sampling::Sampled, false, false),
+        ("w1/sdk+batch", Sampling::NotSampled, false, false),
+        ("w1/macro+batch", Sampling::NotSampled, false, false),
+        ("w2/sdk+batch", Sampling::Sampled, false, false),
+        ("w2/tracing+batch", Sampling::Sampled, false, false),
+        ("w2/sdk+batch", Sampling::NotSampled, false, false),
+        ("w2/macro+batch", Sampling::NotSampled, false, false),
+        ("w2v/sdk+batch", Sampling::Sampled, false, false),
+        ("w2v/sdk+batch", Sampling::NotSampled, false, false),
+        ("w2v/macro+batch", Sampling::NotSampled, false, false),
+        (
+            "w2/macro+batch+guard+metrics",
+            Sampling::Sampled,
+            true,
+            true,
+        ),
+        (
+            "w2v/macro+batch+guard+metrics",
+            Sampling::Sampled,
+            true,
+            true,
+        ),
+    ] {
+        cases.push(Case {
+            variant,
+            sampling,
+            guard,
+            metrics,
+            pipeline: Pipeline::Batch,
+        });
+    }
     for (variant, pipeline, guard) in [
         ("w2/macro+batch", Pipeline::Batch, false),
         ("w2/macro+batch+guard", Pipeline::Batch, true),

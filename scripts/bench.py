@@ -174,6 +174,52 @@ def main():
             met = "yes" if share <= 0.25 else "**no**"
             print(f"| {label} | {added:,.0f} | {otlp_total:,.0f} | {share:.1%} | ≤ 25% | {met} |")
 
+    # The production pipeline (batch processor), booking thread. For W2v the request
+    # building (`w2v/none`) is subtracted from both sides: instrumentation vs
+    # instrumentation.
+    production = [
+        ("W2 production shape (batch + redaction + step metrics + BookingMetrics) / batch only",
+         "w2/macro+batch+guard+metrics/sampled", "w2/macro+batch/sampled", None, 1.15),
+        ("W2v production shape / batch only",
+         "w2v/macro+batch+guard+metrics/sampled", "w2v/macro+batch/sampled", "w2v/none/no_sdk", 1.15),
+        ("W1 #[booking_step] / hand-written SDK, sampled, batch",
+         "w1/macro+batch/sampled", "w1/sdk+batch/sampled", None, 1.05),
+        ("W2 #[booking_step] / hand-written SDK, sampled, batch",
+         "w2/macro+batch/sampled", "w2/sdk+batch/sampled", None, 1.05),
+        ("W2v #[booking_step] / hand-written SDK, sampled, batch",
+         "w2v/macro+batch/sampled", "w2v/sdk+batch/sampled", "w2v/none/no_sdk", 1.05),
+        ("W1 #[booking_step] / hand-written SDK, AlwaysOff, batch",
+         "w1/macro+batch/not_sampled", "w1/sdk+batch/not_sampled", None, 0.60),
+        ("W2 #[booking_step] / hand-written SDK, AlwaysOff, batch",
+         "w2/macro+batch/not_sampled", "w2/sdk+batch/not_sampled", None, 0.60),
+        ("W2v #[booking_step] / hand-written SDK, AlwaysOff, batch",
+         "w2v/macro+batch/not_sampled", "w2v/sdk+batch/not_sampled", "w2v/none/no_sdk", 0.60),
+        ("W1 #[booking_step] / tracing + tracing-opentelemetry, batch",
+         "w1/macro+batch/sampled", "w1/tracing+batch/sampled", None, 0.35),
+        ("W2 #[booking_step] / tracing + tracing-opentelemetry, batch",
+         "w2/macro+batch/sampled", "w2/tracing+batch/sampled", None, 0.35),
+    ]
+    rows = [r for r in production if r[1] in ir and r[2] in ir and (r[3] is None or r[3] in ir)]
+    if rows:
+        print("\n| production pipeline, booking thread | instructions | time | target | met |")
+        print("|---|---:|---:|---:|:-:|")
+        for label, ours, base, minus, target in rows:
+            sub = ir[minus] if minus else 0
+            ratio = (ir[ours] - sub) / (ir[base] - sub)
+            if ns[ours] and ns[base]:
+                sub_ns = ns[minus] if minus and ns.get(minus) else 0
+                time_ratio = f"{(ns[ours] - sub_ns) / (ns[base] - sub_ns):.2f}×"
+            else:
+                time_ratio = "–"
+            met = "yes" if ratio <= target else "**no**"
+            print(f"| {label} | {ratio:.3f}× | {time_ratio} | ≤ {target:.2f}× | {met} |")
+    metrics_cases = ("w2/macro+batch+guard+metrics/sampled", "w2/macro+batch+guard/sampled")
+    if all(c in ir for c in metrics_cases):
+        added = ir[metrics_cases[0]] - ir[metrics_cases[1]]
+        met = "met" if added <= 1500 else "**missed**"
+        print(f"\nAll booking metrics of one five-step booking, booking thread: {added:,.0f} "
+              f"instructions (target ≤ 1,500: {met}).")
+
     micro = [c for c in ("metrics/record_booking", "metrics/booking_guard",
                          "scanner/clean_string", "scanner/pan_string") if c in ir]
     if "metrics/record_booking" in micro and ns.get("metrics/record_booking"):

@@ -295,3 +295,54 @@ fn payments_contention_and_rollbacks() {
         1
     );
 }
+
+/// Step series are bound (pre-resolved) on first use, up to `MAX_BOUND_SERIES`
+/// combinations; past the cap a combination takes the unbound path. Either way every
+/// recording is exported, once, under its own attributes.
+#[test]
+fn step_durations_past_the_bind_cap_are_recorded_like_the_rest() {
+    use booking_otel::Step;
+    use booking_otel::metrics::MAX_BOUND_SERIES;
+
+    let telemetry = TestTelemetry::install();
+    let steps = MAX_BOUND_SERIES + 40;
+    // Step names are `&'static str` by design; a test that needs hundreds leaks them.
+    let names: Vec<&'static str> = (0..steps)
+        .map(|i| &*Box::leak(format!("booking.step_{i:04}").into_boxed_str()))
+        .collect();
+    for round in 0..2 {
+        for name in &names {
+            Step::new(name).run(|| ());
+        }
+        // The last name fails in the second round: a new combination past the cap.
+        if round == 1 {
+            let _ = Step::new(names[steps - 1]).run(|| Err::<(), _>(std::io::Error::other("x")));
+        }
+    }
+    for name in [names[0], names[MAX_BOUND_SERIES - 1], names[steps - 1]] {
+        let ok = [
+            KeyValue::new(attribute::BOOKING_STEP, name),
+            kv(attribute::BOOKING_OUTCOME, "ok"),
+        ];
+        assert_eq!(
+            telemetry.histogram_count(metric::BOOKING_STEP_DURATION, &ok),
+            2,
+            "{name}"
+        );
+    }
+    let failed = [
+        KeyValue::new(attribute::BOOKING_STEP, names[steps - 1]),
+        kv(attribute::BOOKING_OUTCOME, "error"),
+        kv("error.type", "io.other"),
+    ];
+    assert_eq!(
+        telemetry.histogram_count(metric::BOOKING_STEP_DURATION, &failed),
+        1
+    );
+    let sets = telemetry.metric_attribute_sets(metric::BOOKING_STEP_DURATION);
+    assert_eq!(
+        sets.len(),
+        steps + 1,
+        "one series per combination, none merged"
+    );
+}

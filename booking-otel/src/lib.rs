@@ -5,6 +5,7 @@
 
 pub mod conventions;
 pub mod events;
+mod hashers;
 pub mod metrics;
 pub mod outcome;
 pub mod propagation;

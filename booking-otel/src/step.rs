@@ -47,12 +47,12 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
+use std::time::SystemTime;
 
 use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
-use crate::conventions::{attribute, standard};
+use crate::conventions::attribute;
 use crate::outcome::{Ending, Outcome, StepResult};
 use crate::telemetry::{self, StepTracer, Telemetry};
 use crate::value::StepAttributes;
@@ -171,12 +171,14 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
 
     #[inline(never)]
     fn start_traced(self, telemetry: Telemetry) -> StartedStep {
-        let started_at = telemetry.instruments().map(|_| Instant::now());
+        // With metrics, one clock read serves the span's start time and the duration;
+        // the SDK reads the clock itself otherwise.
+        let started_at = telemetry.instruments().map(|_| SystemTime::now());
         let (name, rollback) = (self.name, self.rollback);
         let (context, recording) = match telemetry.tracer() {
             #[cfg(feature = "sdk")]
-            StepTracer::Sdk(tracer) => self.build(tracer),
-            StepTracer::Boxed(tracer) => self.build(&**tracer),
+            StepTracer::Sdk(tracer) => self.build(tracer, started_at),
+            StepTracer::Boxed(tracer) => self.build(&**tracer, started_at),
         };
         if !recording && started_at.is_none() {
             // Nothing to record at the end: keep only the context to make current.
@@ -199,7 +201,7 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
     /// Builds the span from the borrowed current context; attributes go into the span
     /// before it is shared through a `Context`, so no lock is taken per attribute.
     #[inline]
-    fn build<T>(self, tracer: &T) -> (Option<Context>, bool)
+    fn build<T>(self, tracer: &T, start_time: Option<SystemTime>) -> (Option<Context>, bool)
     where
         T: Tracer,
         T::Span: Send + Sync + 'static,
@@ -216,6 +218,7 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
         Context::map_current(|parent| {
             let mut builder = SpanBuilder::from_name(name).with_kind(kind);
             builder.links = links;
+            builder.start_time = start_time;
             let mut span = tracer.build_with_context(builder, parent);
             if span.is_recording() {
                 let mut sink = StepAttributes { sink: &mut span };
@@ -378,7 +381,10 @@ struct Traced {
     recording: bool,
     name: &'static str,
     rollback: bool,
-    started_at: Option<Instant>,
+    /// When the step started, read once for the span and the duration metric (only
+    /// with metrics). Wall-clock time, as the SDK's span timestamps: a clock stepped
+    /// backwards mid-step records a zero duration.
+    started_at: Option<SystemTime>,
     telemetry: Telemetry,
     /// Set by [`Traced::end`], so that the drop that follows records nothing more.
     ended: bool,
@@ -512,44 +518,25 @@ impl Traced {
             return;
         }
         self.ended = true;
+        // As at the start: one clock read for the span's end and the duration.
+        let ended_at = self.started_at.map(|_| SystemTime::now());
         if let Some(cx) = self.context.as_ref().filter(|_| self.recording) {
             let span = cx.span();
             ending.record(&span, self.telemetry.sets_ok_on_success());
-            span.end();
+            match ended_at {
+                Some(ended_at) => span.end_with_timestamp(ended_at),
+                None => span.end(),
+            }
         }
-        let (outcome, error_type) = ending.labels();
-        self.record_metrics(outcome, error_type);
-    }
-
-    fn record_metrics(&self, outcome: &'static str, error_type: Option<&'static str>) {
-        let (Some(instruments), Some(started_at)) = (self.telemetry.instruments(), self.started_at)
-        else {
-            return;
-        };
-        let seconds = started_at.elapsed().as_secs_f64();
-        let step = KeyValue::new(attribute::BOOKING_STEP, self.name);
-        let outcome_kv = KeyValue::new(attribute::BOOKING_OUTCOME, outcome);
-        match error_type {
-            Some(error_type) => instruments.duration.record(
-                seconds,
-                &[
-                    step,
-                    outcome_kv.clone(),
-                    KeyValue::new(standard::ERROR_TYPE, error_type),
-                ],
-            ),
-            None => instruments
-                .duration
-                .record(seconds, &[step, outcome_kv.clone()]),
-        }
-        if self.rollback {
-            instruments.rollbacks.add(
-                1,
-                &[
-                    KeyValue::new(attribute::BOOKING_ROLLBACK_STEP, self.name),
-                    outcome_kv,
-                ],
-            );
+        if let (Some(instruments), Some(started_at), Some(ended_at)) =
+            (self.telemetry.instruments(), self.started_at, ended_at)
+        {
+            let seconds = ended_at
+                .duration_since(started_at)
+                .unwrap_or_default()
+                .as_secs_f64();
+            let (outcome, error_type) = ending.labels();
+            instruments.record_step(self.name, outcome, error_type, seconds, self.rollback);
         }
     }
 }

@@ -20,12 +20,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use opentelemetry::global::BoxedTracer;
-use opentelemetry::metrics::{Counter, Histogram, Meter};
+use opentelemetry::metrics::Meter;
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
     TracerProvider,
 };
 use opentelemetry::{Context, InstrumentationScope};
+
+use crate::metrics::StepInstruments;
 
 /// How many steps a thread runs on its cached answer before it looks at the global
 /// providers again.
@@ -46,22 +48,6 @@ pub(crate) enum StepTracer {
     Sdk(opentelemetry_sdk::trace::SdkTracer),
     /// Any other tracer, behind the global provider's dynamic dispatch.
     Boxed(Arc<BoxedTracer>),
-}
-
-/// The step-level instruments: one histogram and one counter shared by every step.
-#[derive(Debug, Clone)]
-pub(crate) struct StepInstruments {
-    pub(crate) duration: Histogram<f64>,
-    pub(crate) rollbacks: Counter<u64>,
-}
-
-impl StepInstruments {
-    pub(crate) fn new(meter: &Meter) -> Self {
-        StepInstruments {
-            duration: crate::metrics::step_duration(meter),
-            rollbacks: crate::metrics::rollbacks(meter),
-        }
-    }
 }
 
 #[derive(Debug)]

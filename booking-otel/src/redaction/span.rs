@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
@@ -11,6 +10,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::policy::{KeyClass, RedactionPolicy, RedactionRule};
+use crate::hashers::FnvBuildHasher;
 
 /// The most attribute keys whose class is remembered; past it, keys are classified
 /// each time (a key set that large is a cardinality bug elsewhere).
@@ -22,33 +22,9 @@ const MAX_REMEMBERED_KEYS: usize = 4096;
 #[derive(Debug)]
 pub(super) struct SpanRedactor {
     pub(super) policy: RedactionPolicy,
-    key_classes: HashMap<Key, KeyClass, BuildHasherDefault<KeyHasher>>,
+    /// FNV-hashed: SipHash cost a fifth of the export thread's redaction work.
+    key_classes: HashMap<Key, KeyClass, FnvBuildHasher>,
     pub(super) value_length_limit: Option<usize>,
-}
-
-/// FNV-1a: attribute keys are short, and SipHash (the std default, built against
-/// flooding by untrusted keys) cost a fifth of the export thread's redaction work.
-/// Keys come from the application's code, and the map is bounded.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 impl SpanRedactor {
