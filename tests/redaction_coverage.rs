@@ -63,6 +63,13 @@ fn secrets_under_every_common_key_spelling_are_replaced() {
         "accessToken",
         "tls.privateKey",
         "http.request.header.x-api-key",
+        // Written together, or plural.
+        "payment.cardnumber",
+        "securitycode",
+        "cardcvv",
+        "accesstoken",
+        "CLIENTSECRET",
+        "api_keys",
     ];
     let attributes: Vec<KeyValue> = keys
         .iter()
@@ -242,4 +249,48 @@ proptest! {
             prop_assert_eq!(digits(&out), digits(last_four), "{}", out);
         }
     }
+}
+
+#[test]
+fn trace_state_values_and_scope_attributes_are_masked() {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    use opentelemetry::{Context, InstrumentationScope};
+
+    let telemetry = TestTelemetry::install();
+    let trace_state =
+        TraceState::from_key_value([("vendor", "card-4111111111111111"), ("session", "abc")])
+            .unwrap();
+    let remote = SpanContext::new(
+        TraceId::from(7_u128),
+        SpanId::from(9_u64),
+        TraceFlags::SAMPLED,
+        true,
+        trace_state,
+    );
+    let scope = InstrumentationScope::builder("some-library")
+        .with_attributes([
+            KeyValue::new("library.api_key", "sk_live_123"),
+            KeyValue::new("library.flavour", "plain"),
+        ])
+        .build();
+    let tracer = telemetry.tracer_provider().tracer_with_scope(scope);
+    let cx = Context::current().with_remote_span_context(remote);
+    tracer
+        .start_with_context("booking.from_upstream", &cx)
+        .end();
+
+    let span = telemetry.span("booking.from_upstream");
+    let header = span.span_context.trace_state().header();
+    assert!(!header.contains("4111111111"), "{header}");
+    assert!(header.contains("session=abc"), "{header}");
+    let scope_attributes: Vec<_> = span.instrumentation_scope.attributes().cloned().collect();
+    assert_eq!(
+        scope_attributes,
+        vec![
+            KeyValue::new("library.api_key", MASK),
+            KeyValue::new("library.flavour", "plain")
+        ]
+    );
 }

@@ -319,18 +319,38 @@ struct BoundedWriter {
 
 impl fmt::Write for BoundedWriter {
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        // A `Display` may ignore the error and write on: nothing more is kept.
+        if self.truncated {
+            return Err(fmt::Error);
+        }
         let room = MAX_ERROR_MESSAGE_LEN - self.text.len();
         if s.len() <= room {
             self.text.push_str(s);
             return Ok(());
         }
-        self.text.push_str(prefix_on_char_boundary(s, room));
+        let kept = prefix_on_char_boundary(s, room);
+        self.text.push_str(kept);
+        if s[kept.len()..].starts_with(is_digit_run_char) {
+            let whole_digits = self.text.trim_end_matches(is_digit_run_char).len();
+            self.text.truncate(whole_digits);
+        }
         self.truncated = true;
         Err(fmt::Error)
     }
 }
 
-/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+/// Digits and the separators a card number is written with.
+fn is_digit_run_char(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '+')
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character
+/// boundary and not inside a run of digits.
+///
+/// Messages are cut here, on the booking thread, and masked later, on the export
+/// thread: the first 15 digits of a card number no longer look like one (the 16th, the
+/// check digit, can be recomputed from them), so a run the cut goes through is dropped
+/// whole.
 fn prefix_on_char_boundary(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
@@ -339,7 +359,12 @@ fn prefix_on_char_boundary(text: &str, max: usize) -> &str {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    &text[..end]
+    let kept = &text[..end];
+    if text[end..].starts_with(is_digit_run_char) {
+        kept.trim_end_matches(is_digit_run_char)
+    } else {
+        kept
+    }
 }
 
 fn cause_chain(error: &dyn Error) -> Vec<StringValue> {
@@ -496,6 +521,47 @@ mod tests {
             bounded_display(&exact),
             exact,
             "at the limit nothing is cut"
+        );
+    }
+
+    #[test]
+    fn a_cut_never_leaves_part_of_a_card_number() {
+        let pan = "4111111111111111";
+        for padding in (MAX_ERROR_MESSAGE_LEN - 20)..=MAX_ERROR_MESSAGE_LEN {
+            for separator in ["", " ", "-"] {
+                let grouped = pan
+                    .as_bytes()
+                    .chunks(4)
+                    .map(|c| std::str::from_utf8(c).unwrap())
+                    .collect::<Vec<_>>()
+                    .join(separator);
+                let text = format!("{} card {grouped} declined", "x".repeat(padding));
+                let cut = bounded_display(&text);
+                let digits: String = cut.chars().filter(char::is_ascii_digit).collect();
+                assert!(
+                    digits.is_empty() || digits == pan,
+                    "the cut kept part of the number: {digits}"
+                );
+                assert!(cut.len() <= MAX_ERROR_MESSAGE_LEN + '…'.len_utf8());
+            }
+        }
+        // Written in pieces, as a `Display` with several `write!`s does.
+        struct Pieces;
+        impl std::fmt::Display for Pieces {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&"x".repeat(MAX_ERROR_MESSAGE_LEN - 8))?;
+                f.write_str(" 4111")?;
+                f.write_str("111111111111")?;
+                // Ignores the error and writes on.
+                let _ = f.write_str(" and more");
+                f.write_str(" text")
+            }
+        }
+        let cut = bounded_display(&Pieces);
+        assert!(!cut.contains('4') && !cut.contains("more"), "{cut}");
+        assert_eq!(
+            prefix_on_char_boundary("abc 4111 1111 1111 1111", 12),
+            "abc"
         );
     }
 

@@ -1,9 +1,9 @@
 //! IBANs (International Bank Account Numbers): European properties take bank transfers,
 //! and GDPR treats account numbers as personal financial data.
 //!
-//! An IBAN is recognised by its country code (two capital letters), two check digits
+//! An IBAN is recognised by its country code (two letters, any case), two check digits
 //! and the length that country's IBANs have, written whole or in groups separated by
-//! single spaces, and confirmed by the ISO 13616 mod-97 check (a random string of the
+//! single spaces or dashes, and confirmed by the ISO 13616 mod-97 check (a random string of the
 //! right shape passes it once in 97 times). The country code and the last four
 //! characters are kept, the rest becomes `*`: `DE89 3704 0044 0532 0130 00` →
 //! `DE** **** **** **** **30 00`. Countries missing from the table are not recognised.
@@ -92,7 +92,7 @@ const LENGTHS: &[(&[u8; 2], usize)] = &[
 fn length_for(country: &[u8]) -> Option<usize> {
     LENGTHS
         .iter()
-        .find(|(code, _)| code.as_slice() == country)
+        .find(|(code, _)| code.eq_ignore_ascii_case(country))
         .map(|(_, len)| *len)
 }
 
@@ -104,8 +104,8 @@ pub(super) fn mask_ibans(text: &str) -> Option<String> {
     while i + 4 <= bytes.len() {
         let starts_word = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
         let shaped = starts_word
-            && bytes[i].is_ascii_uppercase()
-            && bytes[i + 1].is_ascii_uppercase()
+            && bytes[i].is_ascii_alphabetic()
+            && bytes[i + 1].is_ascii_alphabetic()
             && bytes[i + 2].is_ascii_digit()
             && bytes[i + 3].is_ascii_digit();
         let found = shaped
@@ -129,17 +129,19 @@ pub(super) fn mask_ibans(text: &str) -> Option<String> {
 }
 
 /// The byte positions of the `len` characters of an IBAN starting at `start`, when one
-/// is there: capital letters and digits, single spaces allowed between them, not
+/// is there: letters and digits, single spaces or dashes allowed between them, not
 /// followed by another letter or digit, passing mod-97.
 fn iban_at(bytes: &[u8], start: usize, len: usize) -> Option<Vec<usize>> {
     let mut positions = Vec::with_capacity(len);
     let mut j = start;
     while positions.len() < len {
         let b = *bytes.get(j)?;
-        if b.is_ascii_digit() || b.is_ascii_uppercase() {
+        if b.is_ascii_alphanumeric() {
             positions.push(j);
             j += 1;
-        } else if b == b' ' && bytes.get(j + 1).is_some_and(u8::is_ascii_alphanumeric) {
+        } else if matches!(b, b' ' | b'-')
+            && bytes.get(j + 1).is_some_and(u8::is_ascii_alphanumeric)
+        {
             j += 1;
         } else {
             return None;
@@ -160,7 +162,7 @@ fn mod97_is_one(characters: impl Iterator<Item = u8> + Clone, len: usize) -> boo
         let value = if c.is_ascii_digit() {
             u32::from(c - b'0')
         } else {
-            u32::from(c - b'A') + 10
+            u32::from(c.to_ascii_uppercase() - b'A') + 10
         };
         remainder = if value >= 10 {
             (remainder * 100 + value) % 97
@@ -190,6 +192,15 @@ mod tests {
             "iban=FR*********************2606;"
         );
         assert_eq!(mask_ibans("NO9386011117947").unwrap(), "NO*********7947");
+        // Lower case and dashes, as people type them.
+        assert_eq!(
+            mask_ibans("de89370400440532013000").unwrap(),
+            "de****************3000"
+        );
+        assert_eq!(
+            mask_ibans("DE89-3704-0044-0532-0130-00").unwrap(),
+            "DE**-****-****-****-**30-00"
+        );
     }
 
     #[test]
@@ -201,8 +212,7 @@ mod tests {
             "DE89 3704 0044 0532 0130",
             // Glued to more characters.
             "DE89370400440532013000X",
-            // Lower case, a booking reference, a flight number.
-            "de89370400440532013000",
+            // A booking reference, a flight number.
             "BK-DE89-K7Q2ZP",
             "LH1234 FRA-JFK",
         ] {

@@ -1,8 +1,8 @@
 //! Card numbers (PANs) and magnetic-stripe track data in text and numbers.
 //!
-//! - **A PAN** is 13–19 digits, optionally separated by single spaces, dashes or dots,
-//!   passing the Luhn check. All digits but the last four become `*`, separators stay:
-//!   `4111.1111.1111.1111` → `****.****.****.1111`.
+//! - **A PAN** is 13–19 digits, optionally separated by single spaces, dashes, dots,
+//!   `+` or `%20` (URL-encoded spaces), passing the Luhn check. All digits but the last
+//!   four become `*`, separators stay: `4111.1111.1111.1111` → `****.****.****.1111`.
 //!   - Inside a longer digit run (or a 14–19 digit run that fails Luhn as a whole), every
 //!     13–19 digit window that passes Luhn *and* starts with a card network's IIN at a
 //!     length that network issues is masked: a card number glued to other digits is
@@ -12,14 +12,16 @@
 //!     nanosecond Unix timestamp (years 2001–2065) and not masked as a whole: one in ten
 //!     timestamps passes Luhn by chance, and no major network issues numbers of those
 //!     lengths with those leading digits.
-//!   - **Phone numbers survive** when written in international form: a run of at most
-//!     15 digits right after a `+` (E.164) is not a card number. A phone number written
-//!     without the `+` whose 13+ digits happen to pass Luhn (one in ten) is masked.
+//!   - **Phone numbers survive** when written in international form with separators:
+//!     a run of at most 15 digits, grouped, right after a `+` (`+49 30 1234 5678 94`) is
+//!     not a card number. A phone number written without the `+` or without separators
+//!     whose 13+ digits happen to pass Luhn (one in ten) is masked: `+378282246310005`
+//!     could as well be a card number.
 //! - **Track data** (PCI forbids storing any of it): track 1
-//!   (`%B<PAN>^<NAME>^<YYMM><service code><discretionary data>?`) and track 2
-//!   (`;<PAN>=<YYMM><service code><discretionary data>?`), sentinels optional, are
-//!   replaced whole by [`MASK`](super::MASK): the cardholder name and discretionary data
-//!   go with the PAN.
+//!   (`%B<PAN>^<NAME>^<YYMM><service code><discretionary data>?`), track 2
+//!   (`;<PAN>=<YYMM><service code><discretionary data>?`) and the EMV track 2
+//!   equivalent (`<PAN>D<YYMM>…F`), sentinels optional, are replaced whole by
+//!   [`MASK`](super::MASK): the cardholder name and discretionary data go with the PAN.
 
 use super::MASK;
 use super::card::{CardBrand, luhn_valid};
@@ -53,17 +55,14 @@ pub(super) fn mask_card_numbers(text: &str) -> Option<String> {
                 positions.push(j);
                 digits.push(bytes[j]);
                 j += 1;
-            } else if matches!(bytes[j], b' ' | b'-' | b'.')
-                && j + 1 < bytes.len()
-                && bytes[j + 1].is_ascii_digit()
-            {
+            } else if let Some(width) = separator_at(bytes, j) {
                 has_separators = true;
-                j += 1;
+                j += width;
             } else {
                 break;
             }
         }
-        let phone = i > 0 && bytes[i - 1] == b'+' && digits.len() <= 15;
+        let phone = i > 0 && bytes[i - 1] == b'+' && has_separators && digits.len() <= 15;
         if !phone {
             any |= mask_run(&digits, &positions, has_separators, &mut mask);
         }
@@ -77,6 +76,19 @@ pub(super) fn mask_card_numbers(text: &str) -> Option<String> {
         out.push(if mask[idx] { '*' } else { ch });
     }
     Some(out)
+}
+
+/// The width of a separator between two digits at `at` (` `, `-`, `.`, `+`, `%20`).
+fn separator_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let width = match bytes[at] {
+        b' ' | b'-' | b'.' | b'+' => 1,
+        b'%' if bytes.get(at + 1..at + 3) == Some(b"20") => 3,
+        _ => return None,
+    };
+    bytes
+        .get(at + width)
+        .is_some_and(u8::is_ascii_digit)
+        .then_some(width)
 }
 
 fn mask_run(digits: &[u8], positions: &[usize], has_separators: bool, mask: &mut [bool]) -> bool {
@@ -173,7 +185,10 @@ pub(super) fn mask_track_data(text: &str) -> Option<String> {
         let track = if (MIN_PAN_DIGITS..=19).contains(&pan.len()) && luhn_valid(pan) {
             match bytes.get(pan_end) {
                 Some(b'^') => track1_end(bytes, pan_end).map(|end| (track1_start(bytes, i), end)),
-                Some(b'=') => track2_end(bytes, pan_end).map(|end| (track2_start(bytes, i), end)),
+                // `D` separates the fields of the EMV track 2 equivalent.
+                Some(b'=' | b'D' | b'd') => {
+                    track2_end(bytes, pan_end).map(|end| (track2_start(bytes, i), end))
+                }
                 _ => None,
             }
         } else {
@@ -225,8 +240,10 @@ fn track1_end(bytes: &[u8], caret: usize) -> Option<usize> {
     if !expiry.iter().all(u8::is_ascii_digit) {
         return None;
     }
+    // Discretionary data may hold any printable character: it ends at the `?`
+    // sentinel, or at a space or a quote when there is none.
     Some(track_data_end(bytes, data, |b| {
-        b.is_ascii_alphanumeric() || b == b' '
+        b.is_ascii_graphic() && !matches!(b, b'?' | b'"' | b'\'')
     }))
 }
 
@@ -239,14 +256,17 @@ fn track2_start(bytes: &[u8], pan_start: usize) -> usize {
     }
 }
 
-/// After `=`: at least the expiry (4 digits), then digits up to the `?` sentinel.
+/// After `=` (or `D`): at least the expiry (4 digits), then digits (and the EMV
+/// form's `F` padding) up to the `?` sentinel.
 fn track2_end(bytes: &[u8], separator: usize) -> Option<usize> {
     let data = separator + 1;
     let expiry = bytes.get(data..data + 4)?;
     if !expiry.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(track_data_end(bytes, data, |b| b.is_ascii_digit()))
+    Some(track_data_end(bytes, data, |b| {
+        b.is_ascii_digit() || matches!(b, b'F' | b'f')
+    }))
 }
 
 /// The end of the track's data from `from`: past the `?` end sentinel when there is
@@ -291,6 +311,18 @@ mod tests {
     }
 
     #[test]
+    fn url_encoded_separators_are_separators() {
+        assert_eq!(
+            mask_card_numbers("pan=4111+1111+1111+1111&x=1").unwrap(),
+            "pan=****+****+****+1111&x=1"
+        );
+        assert_eq!(
+            mask_card_numbers("4111%201111%201111%201111").unwrap(),
+            "****%20****%20****%201111"
+        );
+    }
+
+    #[test]
     fn leaves_non_pans_alone() {
         // Fails Luhn.
         assert_eq!(mask_card_numbers("4111111111111112"), None);
@@ -323,6 +355,11 @@ mod tests {
             assert!(luhn_valid(&digits), "{phone} must pass Luhn for this test");
             assert_eq!(mask_card_numbers(phone), None, "{phone}");
         }
+        // Without separators a `+` proves nothing: this is an Amex number.
+        assert_eq!(
+            mask_card_numbers("+378282246310005").unwrap(),
+            "+***********0005"
+        );
     }
 
     #[test]
@@ -356,6 +393,15 @@ mod tests {
         );
         assert_eq!(
             mask_track_data("4111111111111111=2512101").unwrap(),
+            "[REDACTED]"
+        );
+        // The EMV track 2 equivalent, and track 1 discretionary data with punctuation.
+        assert_eq!(
+            mask_track_data("t2e 4111111111111111D25121010000000000F end").unwrap(),
+            "t2e [REDACTED] end"
+        );
+        assert_eq!(
+            mask_track_data("%B4111111111111111^DOE/JOHN^2512101/00-A:9?").unwrap(),
             "[REDACTED]"
         );
         // A PAN alone, or an equation, is not track data.

@@ -9,7 +9,7 @@ use opentelemetry::{Array, StringValue, Value};
 use super::MASK;
 use super::email::mask_emails;
 use super::iban::mask_ibans;
-use super::keys::{DEFAULT_DENIED_KEYS, contains_any_phrase, first_bytes, words};
+use super::keys::{DEFAULT_DENIED_KEYS, DeniedName, matches_any};
 use super::pan::{
     MIN_PAN, MIN_PAN_DIGITS, mask_card_numbers, mask_float, mask_integer, mask_track_data,
 };
@@ -104,10 +104,7 @@ pub(super) enum KeyClass {
 /// ```
 #[derive(Clone)]
 pub struct RedactionPolicy {
-    /// Each denied name, as words.
-    denied: Vec<Vec<String>>,
-    /// The first bytes of `denied`, to rule most key words out at once.
-    denied_starts: u128,
+    denied: Vec<DeniedName>,
     allowed_keys: Vec<String>,
     custom_rules: Vec<CustomRule>,
     mask_emails: bool,
@@ -116,7 +113,7 @@ pub struct RedactionPolicy {
 
 impl fmt::Debug for RedactionPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let denied: Vec<String> = self.denied.iter().map(|w| w.join("_")).collect();
+        let denied: Vec<String> = self.denied.iter().map(DeniedName::snake_case).collect();
         f.debug_struct("RedactionPolicy")
             .field("denied_keys", &denied)
             .field("allowed_keys", &self.allowed_keys)
@@ -129,10 +126,11 @@ impl fmt::Debug for RedactionPolicy {
 
 impl Default for RedactionPolicy {
     fn default() -> Self {
-        let denied: Vec<Vec<String>> = DEFAULT_DENIED_KEYS.iter().map(|k| words(k)).collect();
         RedactionPolicy {
-            denied_starts: first_bytes(&denied),
-            denied,
+            denied: DEFAULT_DENIED_KEYS
+                .iter()
+                .filter_map(|name| DeniedName::new(name))
+                .collect(),
             allowed_keys: Vec::new(),
             custom_rules: Vec::new(),
             mask_emails: true,
@@ -145,10 +143,8 @@ impl RedactionPolicy {
     /// Also denies keys containing the name `name`, in any spelling: `"iban"`,
     /// `"loyaltyPin"`, `"x-session-id"`.
     pub fn deny_key(mut self, name: &str) -> Self {
-        let name = words(name);
-        if !name.is_empty() {
+        if let Some(name) = DeniedName::new(name) {
             self.denied.push(name);
-            self.denied_starts = first_bytes(&self.denied);
         }
         self
     }
@@ -196,11 +192,12 @@ impl RedactionPolicy {
     }
 
     /// Whether `key` names a secret: one of the denied names appears among its words, in
-    /// any spelling (snake_case, kebab-case, dotted, camelCase, any case):
-    /// `payment.card_cvv`, `cardSecurityCode`, `x-api-key`,
-    /// `http.request.header.authorization` are all denied.
+    /// any spelling (snake_case, kebab-case, dotted, camelCase, any case, written
+    /// together): `payment.card_cvv`, `cardSecurityCode`, `cardnumber`, `x-api-key`,
+    /// `http.request.header.authorization` are all denied. The rules are in the
+    /// [`DEFAULT_DENIED_KEYS`] docs.
     pub fn is_denied_key(&self, key: &str) -> bool {
-        contains_any_phrase(key, &self.denied, self.denied_starts)
+        matches_any(key, &self.denied)
     }
 
     pub(super) fn classify_key(&self, key: &str) -> KeyClass {

@@ -1,11 +1,12 @@
 //! The policy applied to what the SDK exports: a span (name, attributes, events,
-//! links, status) and the resource, plus the attribute value length limit.
+//! links, status, trace state, instrumentation scope attributes) and the resource, plus
+//! the attribute value length limit.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use opentelemetry::trace::Status;
-use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
+use opentelemetry::trace::{SpanContext, Status, TraceState};
+use opentelemetry::{Array, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
@@ -55,6 +56,78 @@ impl SpanRedactor {
         if let Status::Error { description } = &mut span.status {
             redact_in_place(&self.policy, description, report);
         }
+        // Rarely set, so checked only when present: vendors' trace state entries and
+        // instrumentation scope attributes.
+        if span.span_context.trace_state() != &TraceState::NONE {
+            self.redact_trace_state(&mut span.span_context, report);
+        }
+        if span.instrumentation_scope.attributes().next().is_some() {
+            self.redact_scope(&mut span.instrumentation_scope, report);
+        }
+    }
+
+    /// Masks the values of the span's `tracestate` entries (a propagated header, so any
+    /// service upstream may have put something there); an entry list that no longer
+    /// parses after masking is dropped whole.
+    #[cold]
+    fn redact_trace_state(
+        &mut self,
+        span_context: &mut SpanContext,
+        report: &mut dyn FnMut(RedactionRule),
+    ) {
+        let header = span_context.trace_state().header();
+        let mut changed = false;
+        let mut entries: Vec<(String, String)> = Vec::new();
+        for entry in header.split(',') {
+            let Some((key, value)) = entry.split_once('=') else {
+                continue;
+            };
+            let mut value = Value::from(value.to_owned());
+            changed |=
+                self.policy
+                    .redact_classified(self.policy.classify_key(key), &mut value, report);
+            entries.push((key.to_owned(), value.as_str().into_owned()));
+        }
+        if !changed {
+            return;
+        }
+        let trace_state = TraceState::from_key_value(entries).unwrap_or(TraceState::NONE);
+        *span_context = SpanContext::new(
+            span_context.trace_id(),
+            span_context.span_id(),
+            span_context.trace_flags(),
+            span_context.is_remote(),
+            trace_state,
+        );
+    }
+
+    /// Masks instrumentation scope attributes (set by the library that made the span).
+    #[cold]
+    fn redact_scope(
+        &mut self,
+        scope: &mut InstrumentationScope,
+        report: &mut dyn FnMut(RedactionRule),
+    ) {
+        let mut attributes: Vec<KeyValue> = scope.attributes().cloned().collect();
+        let mut changed = false;
+        for attribute in &mut attributes {
+            let class = self.key_class(&attribute.key);
+            changed |= self
+                .policy
+                .redact_classified(class, &mut attribute.value, report);
+        }
+        if !changed {
+            return;
+        }
+        let mut builder =
+            InstrumentationScope::builder(scope.name().to_owned()).with_attributes(attributes);
+        if let Some(version) = scope.version() {
+            builder = builder.with_version(version.to_owned());
+        }
+        if let Some(schema_url) = scope.schema_url() {
+            builder = builder.with_schema_url(schema_url.to_owned());
+        }
+        *scope = builder.build();
     }
 
     pub(super) fn redact_attributes(

@@ -2,8 +2,10 @@
 //! `CVC: 987`, `security code 1234`, `"cvv2":"123"`.
 //!
 //! After a keyword (`cvv`, `cvv2`, `cvc`, `cvc2`, `cid`, `csc`, `cvn`, `security code`,
-//! `verification code`, any case, as a whole word), up to 12 characters of punctuation,
-//! spaces and the word `is` may stand before the code; a code of 3 or 4 digits there,
+//! `verification code`, in any case, spaced, snake_case, kebab-case or written together,
+//! starting a word or a camelCase part: `cardCvv`, `"securityCode"`), up to 12
+//! characters of punctuation, spaces, line breaks and the word `is` may stand before
+//! the code; a code of 3 or 4 digits there,
 //! not followed by another digit, has its digits replaced by `*`. Digits elsewhere are
 //! left alone: `room 123` survives.
 
@@ -18,7 +20,10 @@ const KEYWORDS: &[&str] = &[
     "security code",
     "security_code",
     "security-code",
+    "securitycode",
     "verification code",
+    "verification_code",
+    "verificationcode",
 ];
 
 /// How far after a keyword the code may start.
@@ -64,7 +69,10 @@ fn keyword_before(bytes: &[u8], code: usize) -> bool {
         let is_word = end >= 2
             && bytes[end - 2..end].eq_ignore_ascii_case(b"is")
             && (end == 2 || !bytes[end - 3].is_ascii_alphanumeric());
-        if matches!(b, b' ' | b':' | b'=' | b'#' | b'-' | b'"' | b'\'' | b'\t') {
+        if matches!(
+            b,
+            b' ' | b':' | b'=' | b'#' | b'-' | b'"' | b'\'' | b'\t' | b'\n' | b'\r'
+        ) {
             end -= 1;
         } else if is_word {
             end -= 2;
@@ -74,13 +82,18 @@ fn keyword_before(bytes: &[u8], code: usize) -> bool {
     }
 }
 
-/// Whether a keyword ends at `end` and starts a word.
+/// Whether a keyword ends at `end` and starts a word (after a non-alphanumeric byte,
+/// or at a camelCase boundary: `cardCvv`, `cardSecurityCode`).
 fn keyword_ends_at(bytes: &[u8], end: usize) -> bool {
     KEYWORDS.iter().any(|keyword| {
         let keyword = keyword.as_bytes();
-        end >= keyword.len()
-            && bytes[end - keyword.len()..end].eq_ignore_ascii_case(keyword)
-            && (end == keyword.len() || !bytes[end - keyword.len() - 1].is_ascii_alphanumeric())
+        if end < keyword.len() || !bytes[end - keyword.len()..end].eq_ignore_ascii_case(keyword) {
+            return false;
+        }
+        let start = end - keyword.len();
+        start == 0
+            || !bytes[start - 1].is_ascii_alphanumeric()
+            || (bytes[start - 1].is_ascii_lowercase() && bytes[start].is_ascii_uppercase())
     })
 }
 
@@ -99,6 +112,9 @@ mod tests {
             ("verification code=555", "verification code=***"),
             ("cvv 123, cvc 456", "cvv ***, cvc ***"),
             ("CVV2 is: 0042", "CVV2 is: ****"),
+            ("{\"securityCode\":\"737\"}", "{\"securityCode\":\"***\"}"),
+            ("{\"cardCvv\":\"123\"}", "{\"cardCvv\":\"***\"}"),
+            ("CVV:\n123", "CVV:\n***"),
         ] {
             assert_eq!(
                 mask_verification_codes(text).as_deref(),
