@@ -90,9 +90,7 @@ async fn confirm() -> Result<(), std::io::Error> {
 async fn a_booking_step_nests_under_a_tracing_span_and_over_one() {
     let telemetry = TestTelemetry::install();
     install_subscriber(&telemetry);
-    // An async step's parent is the context where it is *called*: call it inside the
-    // instrumented block (as a handler does), not `confirm().instrument(span)`, whose call
-    // happens before the span is entered.
+    // Called inside the instrumented block, as a handler does.
     async { confirm().await }
         .instrument(tracing::info_span!("axum.request"))
         .await
@@ -100,6 +98,20 @@ async fn a_booking_step_nests_under_a_tracing_span_and_over_one() {
     let spans = telemetry.spans();
     assert_eq!(parent_name(&spans, "booking.confirm"), "axum.request");
     assert_eq!(parent_name(&spans, "smtp.send"), "booking.confirm");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_future_instrumented_with_a_tracing_span_is_its_child() {
+    let telemetry = TestTelemetry::install();
+    install_subscriber(&telemetry);
+    // Called where no span is active: the step takes the context of its first poll,
+    // inside `axum.request`.
+    confirm()
+        .instrument(tracing::info_span!("axum.request"))
+        .await
+        .unwrap();
+    let spans = telemetry.spans();
+    assert_eq!(parent_name(&spans, "booking.confirm"), "axum.request");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

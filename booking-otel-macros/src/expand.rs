@@ -58,12 +58,22 @@ pub(crate) fn expand(step: Step) -> TokenStream {
 }
 
 /// `async fn f(args) -> R { body }` becomes
-/// `fn f(args) -> impl Future<Output = R> { start the step; instrument(async move { body }) }`,
-/// so that the step starts where the function is called, as a child of the context
-/// current there, whichever task or thread later polls the future.
 ///
-/// Every argument moves into the future first, as `async fn` does: an unused `_permit`
-/// still lives until the future completes.
+/// ```text
+/// fn f(args) -> impl Future<Output = R> {
+///     let __booking_call_site = call_site();          // the caller's context, if it has a span
+///     async move {
+///         let args = args;                            // every argument moves in, as in `async fn`
+///         let __booking_step = start_at(__booking_call_site, || Step::new(..).start());
+///         instrument(__booking_step, async move { body }, classify).await
+///     }
+/// }
+/// ```
+///
+/// The step's parent is the context current where the function is called, whichever
+/// task or thread polls the future; the span starts at the first poll, so a future
+/// that is never polled records nothing. Fields are evaluated there too, where every
+/// argument (and every binding of an argument pattern) is in scope.
 fn expand_async(
     step: &Step,
     start: &TokenStream,
@@ -93,34 +103,48 @@ fn expand_async(
                     moves.push(quote!(let _ = &self;));
                 }
             }
-            FnArg::Typed(typed) => match &mut *typed.pat {
-                // `mut x` stays `x` in the signature and becomes `let mut x = x;` inside,
-                // so that fields can still name `x`.
-                Pat::Ident(PatIdent {
-                    by_ref: None,
-                    mutability,
-                    ident,
-                    subpat: None,
-                    ..
-                }) => {
-                    let mutability = mutability.take();
-                    moves.push(quote!(let #mutability #ident = #ident;));
+            FnArg::Typed(typed) => {
+                // `#[cfg]` on a parameter applies to its move too.
+                let cfgs: Vec<_> = typed
+                    .attrs
+                    .iter()
+                    .filter(|attr| attr.path().is_ident("cfg"))
+                    .collect();
+                match &mut *typed.pat {
+                    // `mut x` stays `x` in the signature and becomes `let mut x = x;`.
+                    Pat::Ident(PatIdent {
+                        by_ref: None,
+                        mutability,
+                        ident,
+                        subpat: None,
+                        ..
+                    }) => {
+                        let mutability = mutability.take();
+                        moves.push(quote!(#(#cfgs)* let #mutability #ident = #ident;));
+                    }
+                    // A pattern (`_`, `(a, _)`, `Json(req)`) takes a named argument; the
+                    // whole value moves into the future first, then is destructured, so
+                    // what `_` binds lives until the step ends, as in `async fn`.
+                    pattern => {
+                        let arg =
+                            format_ident!("__booking_arg{}", index, span = Span::mixed_site());
+                        let pattern = std::mem::replace(
+                            pattern,
+                            Pat::Ident(PatIdent {
+                                attrs: Vec::new(),
+                                by_ref: None,
+                                mutability: None,
+                                ident: arg.clone(),
+                                subpat: None,
+                            }),
+                        );
+                        moves.push(quote! {
+                            #(#cfgs)* let #arg = #arg;
+                            #(#cfgs)* let #pattern = #arg;
+                        });
+                    }
                 }
-                pattern => {
-                    let arg = format_ident!("__booking_arg{}", index, span = Span::mixed_site());
-                    let pattern = std::mem::replace(
-                        pattern,
-                        Pat::Ident(PatIdent {
-                            attrs: Vec::new(),
-                            by_ref: None,
-                            mutability: None,
-                            ident: arg.clone(),
-                            subpat: None,
-                        }),
-                    );
-                    moves.push(quote!(let #pattern = #arg;));
-                }
-            },
+            }
         }
     }
     let fake_return = fake_return(&function.sig.output);
@@ -128,16 +152,20 @@ fn expand_async(
     function.emit(
         &sig,
         quote! {
-            let __booking_step = #start;
-            #private::instrument(
-                __booking_step,
-                async move {
-                    #(#moves)*
-                    #fake_return
-                    #body
-                },
-                #classify,
-            )
+            let __booking_call_site = #private::call_site();
+            async move {
+                #(#moves)*
+                let __booking_step = #private::start_at(__booking_call_site, || #start);
+                #private::instrument(
+                    __booking_step,
+                    async move {
+                        #fake_return
+                        #body
+                    },
+                    #classify,
+                )
+                .await
+            }
         },
     )
 }
@@ -234,7 +262,8 @@ fn fake_return(output: &ReturnType) -> TokenStream {
 
 /// `#[async_trait]` has already turned `async fn f() -> R { body }` into
 /// `fn f() -> Pin<Box<dyn Future<Output = R> + Send + '_>> { Box::pin(async move { body }) }`.
-/// The step goes around that async block; it starts when the method is called.
+/// The step goes around that async block, with the same call-site parent and
+/// first-poll start as an `async fn`.
 fn async_trait_body(
     body: &Block,
     start: &TokenStream,
@@ -262,8 +291,11 @@ fn async_trait_body(
     let func = &call.func;
     Some(quote! {{
         #(#before)*
-        let __booking_step = #start;
-        #func(#private::instrument(__booking_step, #block, #classify))
+        let __booking_call_site = #private::call_site();
+        #func(async move {
+            let __booking_step = #private::start_at(__booking_call_site, || #start);
+            #private::instrument(__booking_step, #block, #classify).await
+        })
     }})
 }
 

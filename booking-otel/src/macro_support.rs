@@ -35,6 +35,31 @@ pub use crate::value::{StepAttributes, display};
 /// conventions specify.
 pub const OTHER_ERROR_TYPE: &str = "_OTHER";
 
+/// The context an async step started later must have as its parent: the caller's,
+/// when a span is active there; `None` otherwise (the context current at the first poll
+/// is used then, so `step().instrument(tracing_span)` still nests).
+#[inline]
+pub fn call_site() -> Option<opentelemetry::Context> {
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::map_current(|cx| cx.has_active_span().then(|| cx.clone()))
+}
+
+/// Starts a step (at an async step's first poll) with the call site's context current,
+/// so its parent, and the telemetry found from the context, are the caller's.
+#[inline]
+pub fn start_at(
+    call_site: Option<opentelemetry::Context>,
+    start: impl FnOnce() -> StartedStep,
+) -> StartedStep {
+    match call_site {
+        Some(context) => {
+            let _call_site = context.attach();
+            start()
+        }
+        None => start(),
+    }
+}
+
 /// Runs a sync function's body inside its started step.
 #[inline]
 pub fn run<R, B, C>(step: StartedStep, body: B, classify: C) -> R

@@ -177,3 +177,64 @@ async fn a_native_async_trait_method_is_instrumented() {
         Some(&opentelemetry::Value::from("prop-1"))
     );
 }
+
+#[booking_step]
+async fn hold(_: tokio::sync::OwnedSemaphorePermit, booking_id: u64) -> Option<u64> {
+    tokio::task::yield_now().await;
+    Some(booking_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_future_never_polled_records_nothing() {
+    let telemetry = TestTelemetry::install();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(1));
+    let permit = semaphore.clone().acquire_owned().await.unwrap();
+    // Created and dropped unpolled, as `tokio::select!` does with a disabled branch.
+    drop(hold(permit, 1));
+    assert_eq!(
+        telemetry.spans().len(),
+        0,
+        "no span for a future never polled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_underscore_argument_lives_until_the_step_ends_as_in_an_async_fn() {
+    let _telemetry = TestTelemetry::install();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(1));
+    let permit = semaphore.clone().acquire_owned().await.unwrap();
+    let holding = hold(permit, 2);
+    assert_eq!(
+        semaphore.available_permits(),
+        0,
+        "the future holds the permit"
+    );
+    assert_eq!(holding.await, Some(2));
+    assert_eq!(
+        semaphore.available_permits(),
+        1,
+        "released when the step ended"
+    );
+}
+
+#[booking_step(fields(booking.id = id, booking.note = note))]
+async fn destructured((id, note): (u64, String), #[cfg(any())] never: u8) -> Option<u64> {
+    tokio::task::yield_now().await;
+    Some(id + note.len() as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_can_name_bindings_of_argument_patterns_and_cfg_parameters_compile() {
+    use booking_otel::testing::SpanDataExt;
+    let telemetry = TestTelemetry::install();
+    assert_eq!(destructured((40, "ab".to_string())).await, Some(42));
+    let span = telemetry.span("booking.destructured");
+    assert_eq!(
+        span.attribute("booking.id"),
+        Some(&opentelemetry::Value::I64(40))
+    );
+    assert_eq!(
+        span.attribute("booking.note"),
+        Some(&opentelemetry::Value::from("ab"))
+    );
+}
