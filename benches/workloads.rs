@@ -99,6 +99,8 @@ pub enum Pipeline {
     Batch,
     /// `BatchSpanProcessor` → OTLP protobuf encoding → dropped, on the export thread.
     BatchOtlp,
+    /// `BatchSpanProcessor` → tail sampling (default rules) → the rest as `Batch`.
+    BatchTail,
 }
 
 /// A batch processor whose queue holds every span of a measured run (12,000 W2
@@ -197,6 +199,22 @@ impl Env {
                 DiscardExporter,
                 RedactionPolicy::default(),
             ))),
+            (Pipeline::BatchTail, guard) => {
+                let redacting = RedactingExporter::new(DiscardExporter, RedactionPolicy::default());
+                let tail = booking_otel::tail_sampling::TailSampling::default();
+                if guard {
+                    builder.with_span_processor(batch(
+                        booking_otel::tail_sampling::TailSamplingExporter::new(redacting, tail),
+                    ))
+                } else {
+                    builder.with_span_processor(batch(
+                        booking_otel::tail_sampling::TailSamplingExporter::new(
+                            DiscardExporter,
+                            tail,
+                        ),
+                    ))
+                }
+            }
             (Pipeline::BatchOtlp, false) => {
                 builder.with_span_processor(batch(OtlpEncodeExporter::default()))
             }
@@ -802,6 +820,7 @@ pub fn run(variant: &str, env: &Env) -> i64 {
             None => w2_sdk(global, black_box(2)),
         },
         "w2/tracing+batch" => w2_tracing(black_box(2)),
+        "w2/macro+batch+tail" | "w2/macro+batch+guard+tail" => w2_macro(black_box(2)),
         "w2/macro+batch+guard+metrics" => match &env.metrics {
             Some(metrics) => w2_macro_with_booking_metrics(metrics, black_box(2)),
             None => w2_macro(black_box(2)),
@@ -947,6 +966,8 @@ pub fn cases() -> Vec<Case> {
         });
     }
     for (variant, pipeline, guard) in [
+        ("w2/macro+batch+tail", Pipeline::BatchTail, false),
+        ("w2/macro+batch+guard+tail", Pipeline::BatchTail, true),
         ("w2/macro+batch", Pipeline::Batch, false),
         ("w2/macro+batch+guard", Pipeline::Batch, true),
         ("w2/macro+batch+otlp", Pipeline::BatchOtlp, false),

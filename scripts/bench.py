@@ -198,6 +198,8 @@ def main():
          "w1/macro+batch/sampled", "w1/tracing+batch/sampled", None, 0.35),
         ("W2 #[booking_step] / tracing + tracing-opentelemetry, batch",
          "w2/macro+batch/sampled", "w2/tracing+batch/sampled", None, 0.35),
+        ("W2 with tail sampling / without, batch (+ redaction in both)",
+         "w2/macro+batch+guard+tail/sampled", "w2/macro+batch+guard/sampled", None, 1.05),
     ]
     rows = [r for r in production if r[1] in ir and r[2] in ir and (r[3] is None or r[3] in ir)]
     if rows:

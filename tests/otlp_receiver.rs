@@ -10,44 +10,15 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
 use booking_otel::setup::{ExporterKind, Setup};
 use opentelemetry::trace::{Span as _, Status, Tracer, TracerProvider as _};
 use opentelemetry::{KeyValue, global};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use prost::Message;
 use support::failing_step::failing_payment;
 use support::pan::{Case, case};
-
-/// Keeps every export request exactly as it arrived, re-encoded to protobuf bytes.
-#[derive(Clone, Default)]
-struct Receiver {
-    requests: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.requests
-            .lock()
-            .expect("receiver lock")
-            .push(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
+use support::receiver::Running;
 
 fn emit(case: &Case) {
     let tracer = global::tracer_provider().tracer("otlp-receiver-test");
@@ -67,23 +38,8 @@ fn emit(case: &Case) {
 
 #[test]
 fn a_real_otlp_receiver_gets_no_card_number() {
-    let server_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("receiver runtime");
-    let receiver = Receiver::default();
-    let listener = server_runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind 127.0.0.1");
-    let address = listener.local_addr().expect("local address");
-    let service = TraceServiceServer::new(receiver.clone());
-    server_runtime.spawn(async move {
-        let _ = tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-            .await;
-    });
+    let running = Running::start();
+    let (receiver, address) = (running.receiver.clone(), running.address);
 
     // SAFETY: this binary's only test, before any thread of ours reads the environment.
     unsafe {
@@ -199,5 +155,4 @@ fn a_real_otlp_receiver_gets_no_card_number() {
         assert!(value("service.name").contains("otlp-receiver-test"));
     }
     drop(requests);
-    server_runtime.shutdown_background();
 }

@@ -389,6 +389,21 @@ mod defs {
             cardinality: "low", sensitivity: None,
             brief: "Values masked by redaction before export, by booking_otel.redaction.rule."
         }
+        metric_tail_sampling_traces::TAIL_SAMPLING_TRACES = "booking_otel.tail_sampling.traces" {
+            kind: Metric, type: "counter", unit: "{trace}", example: "1",
+            cardinality: "low", sensitivity: None,
+            brief: "Traces decided by in-process tail sampling, by booking_otel.tail_sampling.decision and booking_otel.tail_sampling.cause."
+        }
+        attr_tail_sampling_decision::TAIL_SAMPLING_DECISION = "booking_otel.tail_sampling.decision" {
+            kind: Attribute, type: "string enum: kept | dropped", unit: "", example: "kept",
+            cardinality: "low", sensitivity: None,
+            brief: "What tail sampling did with a trace (metric attribute)."
+        }
+        attr_tail_sampling_cause::TAIL_SAMPLING_CAUSE = "booking_otel.tail_sampling.cause" {
+            kind: Attribute, type: "string enum: root_ended | memory_limit | timeout | shutdown", unit: "", example: "root_ended",
+            cardinality: "low", sensitivity: None,
+            brief: "What made tail sampling decide a trace: its local root ended, or it was decided early (metric attribute)."
+        }
         attr_redaction_rule::REDACTION_RULE = "booking_otel.redaction.rule" {
             kind: Attribute, type: "string enum: card_number | track_data | verification_code | iban | denied_key | email | custom", unit: "", example: "card_number",
             cardinality: "low", sensitivity: None,
@@ -426,7 +441,7 @@ pub mod attribute {
         attr_payment_transaction_id::*, attr_property_id::*, attr_redaction_rule::*,
         attr_rejection_reason::*, attr_rejection_type::*, attr_reservation_id::*, attr_rollback::*,
         attr_rollback_step::*, attr_room_id::*, attr_source::*, attr_status::*, attr_step::*,
-        attr_user_id::*,
+        attr_tail_sampling_cause::*, attr_tail_sampling_decision::*, attr_user_id::*,
     };
 }
 
@@ -444,7 +459,7 @@ pub mod metric {
     pub use super::defs::{
         metric_active::*, metric_attempts::*, metric_duration::*, metric_lock_contention::*,
         metric_payment_attempts::*, metric_payment_gateway_duration::*, metric_redactions::*,
-        metric_rollbacks::*, metric_step_duration::*,
+        metric_rollbacks::*, metric_step_duration::*, metric_tail_sampling_traces::*,
     };
 }
 

@@ -14,6 +14,9 @@ pub mod redaction;
 #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
 pub mod setup;
 pub mod step;
+#[cfg(feature = "sdk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
+pub mod tail_sampling;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

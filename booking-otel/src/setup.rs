@@ -34,6 +34,7 @@
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` | collector address (wins over [`Setup::otlp_endpoint`]); validated | OTLP exporter, validated by setup |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`/`_METRICS_` forms) | OTLP export options | OTLP exporter |
 //! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | longest string attribute value, in characters, cut after redaction (the span-specific variable wins; both win over [`Setup::attribute_value_length_limit`]); validated | setup (the Rust SDK does not implement them) |
+//! | `BOOKING_OTEL_TAIL_SAMPLING` | in-process tail sampling: `off`, `on`, or rules such as `errors,rollbacks,ratio=0.1,slower_than=2s` (wins over [`Setup::tail_sampling`]); validated | setup ([`crate::tail_sampling`]) |
 //! | `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | batch span processor | SDK |
 //! | `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT` | periodic metric reader | SDK |
 //!
@@ -60,6 +61,7 @@ use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, S
 
 use crate::conventions::resource;
 use crate::redaction::{RedactingExporter, RedactionPolicy};
+use crate::tail_sampling::{TailSampling, TailSamplingExporter};
 use crate::telemetry::Telemetry;
 
 /// Why [`Setup::install`] refused a configuration. Nothing is installed on error.
@@ -106,6 +108,9 @@ pub enum SetupError {
     /// The OTLP exporter could not be built.
     #[error("could not build the OTLP exporter: {0}")]
     Exporter(String),
+    /// The tail sampling rules (code or `BOOKING_OTEL_TAIL_SAMPLING`) do not parse.
+    #[error("{0} (from BOOKING_OTEL_TAIL_SAMPLING)")]
+    InvalidTailSampling(#[from] crate::tail_sampling::TailSamplingError),
     /// A length limit variable is not a whole number.
     #[error("invalid {variable} {value:?}: expected a whole number of characters")]
     InvalidLimit {
@@ -157,6 +162,7 @@ pub struct Setup {
     redaction: RedactionPolicy,
     metric_interval: Option<Duration>,
     attribute_value_length_limit: Option<usize>,
+    tail_sampling: Option<TailSampling>,
 }
 
 impl Setup {
@@ -175,6 +181,7 @@ impl Setup {
             redaction: RedactionPolicy::default(),
             metric_interval: None,
             attribute_value_length_limit: None,
+            tail_sampling: None,
         }
     }
 
@@ -236,6 +243,15 @@ impl Setup {
     /// How often metrics are exported, unless `OTEL_METRIC_EXPORT_INTERVAL` is set.
     pub fn metric_interval(mut self, interval: Duration) -> Self {
         self.metric_interval = Some(interval);
+        self
+    }
+
+    /// Decides per trace, after the booking, which traces to export: every failed or
+    /// rolled-back booking and a share of the rest (see [`crate::tail_sampling`]),
+    /// unless `BOOKING_OTEL_TAIL_SAMPLING` says otherwise. Off by default: with it, keep
+    /// the head sampler at its default (`parentbased_always_on`).
+    pub fn tail_sampling(mut self, rules: TailSampling) -> Self {
+        self.tail_sampling = Some(rules);
         self
     }
 
@@ -339,6 +355,10 @@ impl Setup {
                 value_length_limit = Some(limit);
             }
         }
+        let tail_sampling = match env.get("BOOKING_OTEL_TAIL_SAMPLING") {
+            Some(rules) => TailSampling::parse(rules)?,
+            None => self.tail_sampling.clone(),
+        };
         let propagators = match env.get("OTEL_PROPAGATORS") {
             Some(list) => parse_propagators(list)?,
             None => vec![Propagator::TraceContext, Propagator::Baggage],
@@ -349,6 +369,7 @@ impl Setup {
             propagators,
             sampler_from_env,
             value_length_limit,
+            tail_sampling,
             #[cfg(feature = "otlp")]
             traces_endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
                 || env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
@@ -448,6 +469,7 @@ struct Plan {
     sampler_from_env: bool,
     /// Longest string attribute value, in characters.
     value_length_limit: Option<usize>,
+    tail_sampling: Option<TailSampling>,
     /// An endpoint variable applies to traces: the one from code must not override it.
     /// (Endpoints matter only where OTLP export is compiled in.)
     #[cfg(feature = "otlp")]
@@ -521,6 +543,7 @@ impl Plan {
                 opentelemetry_stdout::SpanExporter::default(),
                 policy,
                 self.value_length_limit,
+                self.tail_sampling.clone(),
                 Some(&meter),
             )),
             #[cfg(feature = "otlp")]
@@ -540,6 +563,7 @@ impl Plan {
                     exporter,
                     policy,
                     self.value_length_limit,
+                    self.tail_sampling.clone(),
                     Some(&meter),
                 ))
             }
@@ -628,6 +652,7 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     exporter: E,
     policy: RedactionPolicy,
     value_length_limit: Option<usize>,
+    tail_sampling: Option<TailSampling>,
     meter: Option<&opentelemetry::metrics::Meter>,
 ) -> BatchSpanProcessor {
     let mut exporter =
@@ -635,7 +660,17 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     if let Some(meter) = meter {
         exporter = exporter.with_meter(meter);
     }
-    BatchSpanProcessor::builder(exporter).build()
+    match tail_sampling {
+        // Before redaction: dropped traces are never scanned.
+        Some(rules) => {
+            let mut sampler = TailSamplingExporter::new(exporter, rules);
+            if let Some(meter) = meter {
+                sampler = sampler.with_meter(meter);
+            }
+            BatchSpanProcessor::builder(sampler).build()
+        }
+        None => BatchSpanProcessor::builder(exporter).build(),
+    }
 }
 
 /// Keeps telemetry running; dropping it flushes and shuts the providers down (from a

@@ -102,6 +102,7 @@ fn shared() -> &'static Shared {
                 RedactionPolicy::default(),
                 None,
                 None,
+                None,
             ))
             .build();
         opentelemetry::global::set_tracer_provider(provider.clone());

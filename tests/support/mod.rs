@@ -2,3 +2,4 @@
 
 pub mod failing_step;
 pub mod pan;
+pub mod receiver;

@@ -1,0 +1,254 @@
+//! In-process tail sampling through the SDK (`TailSamplingExporter` in front of an
+//! in-memory exporter): which traces are kept, complete; memory bound; timeout;
+//! shutdown; late spans; a trace split across two services.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use booking_otel::conventions::span;
+use booking_otel::tail_sampling::{TailSampling, TailSamplingExporter};
+use booking_otel::{Step, Telemetry};
+use opentelemetry::trace::{Span as _, TraceContextExt, TraceId, Tracer as _, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor};
+
+fn provider(rules: TailSampling) -> (SdkTracerProvider, InMemorySpanExporter) {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(TailSamplingExporter::new(
+            exporter.clone(),
+            rules,
+        )))
+        .build();
+    (provider, exporter)
+}
+
+fn traces(exporter: &InMemorySpanExporter) -> HashMap<TraceId, Vec<String>> {
+    let mut traces: HashMap<TraceId, Vec<String>> = HashMap::new();
+    for span in exporter.get_finished_spans().unwrap() {
+        traces
+            .entry(span.span_context.trace_id())
+            .or_default()
+            .push(span.name.to_string());
+    }
+    traces
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("gateway timed out")]
+struct GatewayTimeout;
+impl booking_otel::StepError for GatewayTimeout {}
+
+/// One booking of five steps (six with a rollback); returns its trace id.
+fn booking(telemetry: &Telemetry, fails: bool, rolls_back: bool) -> TraceId {
+    Step::new(span::CREATE)
+        .telemetry(telemetry)
+        .run(|| {
+            for name in [span::CHECK_AVAILABILITY, span::ACQUIRE_LOCK, span::CONFIRM] {
+                Step::new(name).telemetry(telemetry).run(|| ());
+            }
+            let paid = Step::new(span::PROCESS_PAYMENT)
+                .telemetry(telemetry)
+                .run(|| if fails { Err(GatewayTimeout) } else { Ok(()) });
+            if rolls_back {
+                Step::new(span::ROLLBACK_RELEASE_LOCK)
+                    .rollback()
+                    .telemetry(telemetry)
+                    .run(|| ());
+            }
+            // The booking handles the payment failure: the root itself ends without error.
+            let _ = paid;
+            Some(Context::current().span().span_context().trace_id())
+        })
+        .expect("a trace id")
+}
+
+#[test]
+fn failures_and_rollbacks_are_all_kept_complete_and_a_tenth_of_the_rest() {
+    let rules = TailSampling::default();
+    let (provider, exporter) = provider(rules.clone());
+    let telemetry = Telemetry::from_tracer_provider(&provider);
+    let mut expected: HashSet<TraceId> = HashSet::new();
+    let mut successes = 0;
+    let mut sampled_successes = 0;
+    let mut sizes: HashMap<TraceId, usize> = HashMap::new();
+    for i in 0..1000 {
+        let fails = i % 20 == 0; // 5%
+        let rolls_back = i % 50 == 7; // 2%
+        let trace_id = booking(&telemetry, fails, rolls_back);
+        sizes.insert(trace_id, if rolls_back { 6 } else { 5 });
+        if fails || rolls_back {
+            expected.insert(trace_id);
+        } else {
+            successes += 1;
+            if rules.keeps_by_ratio(trace_id) {
+                sampled_successes += 1;
+                expected.insert(trace_id);
+            }
+        }
+    }
+    let exported = traces(&exporter);
+    let kept: HashSet<TraceId> = exported.keys().copied().collect();
+    assert_eq!(
+        kept, expected,
+        "exactly the failing, rolled-back and ratio-kept traces"
+    );
+    for (trace_id, spans) in &exported {
+        assert_eq!(spans.len(), sizes[trace_id], "complete: {spans:?}");
+    }
+    let share = f64::from(sampled_successes) / f64::from(successes);
+    assert!(
+        (0.07..=0.13).contains(&share),
+        "10% ± 3% of the successful bookings kept, got {share:.3}"
+    );
+    let _ = provider.shutdown();
+}
+
+#[test]
+fn the_buffer_is_bounded_and_the_oldest_traces_are_decided_early() {
+    let (provider, exporter) = provider(TailSampling::default().ratio(1.0).max_buffered_spans(10));
+    let tracer = provider.tracer("bounded");
+    // Roots that never end: only their children are exported.
+    let roots: Vec<_> = (0..6).map(|_| tracer.start("booking.create")).collect();
+    for root in &roots {
+        let cx = Context::current().with_remote_span_context(root.span_context().clone());
+        for _ in 0..3 {
+            tracer.start_with_context("booking.step", &cx).end();
+        }
+    }
+    // 18 spans offered, at most 10 buffered: each time the limit was passed, the oldest
+    // trace went out whole (3 of the 6 by the end, 9 spans), the rest still waits.
+    let exported = traces(&exporter);
+    assert_eq!(exported.len(), 3, "decided early: {exported:?}");
+    assert!(exported.values().all(|spans| spans.len() == 3));
+    drop(roots);
+    let _ = provider.shutdown();
+}
+
+#[test]
+fn a_root_that_never_ends_is_decided_after_the_wait() {
+    let (provider, exporter) = provider(
+        TailSampling::default()
+            .ratio(1.0)
+            .decision_wait(Duration::from_millis(50)),
+    );
+    let tracer = provider.tracer("timeout");
+    let root = tracer.start("booking.create");
+    let cx = Context::current().with_remote_span_context(root.span_context().clone());
+    tracer.start_with_context("booking.confirm", &cx).end();
+    assert_eq!(
+        exporter.get_finished_spans().unwrap().len(),
+        0,
+        "waiting for the root"
+    );
+    std::thread::sleep(Duration::from_millis(80));
+    // The next export decides what waited too long.
+    tracer.start("booking.other").end();
+    let names: Vec<String> = exporter
+        .get_finished_spans()
+        .unwrap()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert!(names.contains(&"booking.confirm".to_string()), "{names:?}");
+    drop(root);
+    let _ = provider.shutdown();
+}
+
+/// Keeps what it receives through shutdown (the in-memory exporter forgets at shutdown).
+#[derive(Debug, Clone, Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl opentelemetry_sdk::trace::SpanExporter for Recorder {
+    async fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        let mut names = self.0.lock().unwrap();
+        names.extend(batch.iter().map(|s| s.name.to_string()));
+        Ok(())
+    }
+}
+
+#[test]
+fn shutdown_decides_every_undecided_trace_and_late_spans_follow_the_decision() {
+    let recorder = Recorder::default();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(TailSamplingExporter::new(
+            recorder.clone(),
+            TailSampling::default().ratio(0.0),
+        )))
+        .build();
+    let tracer = provider.tracer("shutdown");
+    let telemetry = Telemetry::from_tracer_provider(&provider);
+    // A failed trace whose root ended: kept. A child that ends after its root follows.
+    let late = Step::new(span::CREATE).telemetry(&telemetry).run(|| {
+        let late_child = tracer.start("booking.notify");
+        let _ = Step::new(span::PROCESS_PAYMENT)
+            .telemetry(&telemetry)
+            .run(|| Err::<(), _>(GatewayTimeout));
+        Some(late_child)
+    });
+    late.expect("the late child").end();
+    // An undecided trace with an error (its root never ends before shutdown).
+    let root = tracer.start("booking.create");
+    let cx = Context::current().with_remote_span_context(root.span_context().clone());
+    let mut failed = tracer.start_with_context("booking.confirm", &cx);
+    failed.set_status(opentelemetry::trace::Status::error("boom"));
+    failed.end();
+    assert_eq!(
+        recorder.0.lock().unwrap().len(),
+        3,
+        "the failed booking and its late child"
+    );
+    let _ = provider.shutdown();
+    let names = recorder.0.lock().unwrap().clone();
+    assert_eq!(
+        names.iter().filter(|n| *n == "booking.confirm").count(),
+        1,
+        "flushed at shutdown, kept for its error: {names:?}"
+    );
+    drop(root);
+}
+
+#[test]
+fn a_trace_split_across_two_services_is_decided_by_each_service() {
+    // Neither service keeps successful traces; only the payment service sees the error.
+    let rules = TailSampling::default().ratio(0.0);
+    let (booking_provider, booking_spans) = provider(rules.clone());
+    let (payment_provider, payment_spans) = provider(rules);
+    let booking_tracer = booking_provider.tracer("booking-service");
+    let payment_tracer = payment_provider.tracer("payment-service");
+
+    let mut root = booking_tracer.start("booking.create");
+    // As the payment service extracts it from the request headers: remote.
+    let local = root.span_context();
+    let remote = opentelemetry::trace::SpanContext::new(
+        local.trace_id(),
+        local.span_id(),
+        local.trace_flags(),
+        true,
+        local.trace_state().clone(),
+    );
+    {
+        // The payment service continues the trace from the propagated context: its span
+        // is a local root there.
+        let cx = Context::current().with_remote_span_context(remote);
+        let mut charge = payment_tracer.start_with_context("payment.charge", &cx);
+        charge.set_status(opentelemetry::trace::Status::error("declined by issuer"));
+        charge.set_attribute(KeyValue::new("payment.status", "error"));
+        charge.end();
+    }
+    root.end();
+
+    assert_eq!(
+        traces(&payment_spans).values().map(Vec::len).sum::<usize>(),
+        1,
+        "the payment service keeps its failing part"
+    );
+    assert!(
+        traces(&booking_spans).is_empty(),
+        "the booking service saw no error and drops its part: the decision is local"
+    );
+    let _ = (booking_provider.shutdown(), payment_provider.shutdown());
+}
