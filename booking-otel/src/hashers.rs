@@ -7,12 +7,15 @@
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A `HashMap` hasher: `HashMap<K, V, FnvBuildHasher>`.
+#[cfg(feature = "sdk")]
 pub(crate) type FnvBuildHasher = BuildHasherDefault<FnvHasher>;
 
 /// FNV-1a, 64 bits.
+#[cfg(feature = "sdk")]
 #[derive(Default)]
 pub(crate) struct FnvHasher(u64);
 
+#[cfg(feature = "sdk")]
 impl Hasher for FnvHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut hash = if self.0 == 0 {

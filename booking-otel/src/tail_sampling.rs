@@ -71,7 +71,7 @@ use crate::conventions::{attribute, metric, span};
 /// use booking_otel::tail_sampling::TailSampling;
 ///
 /// let rules = TailSampling::default().ratio(0.05).slower_than(Duration::from_secs(2));
-/// assert_eq!(TailSampling::parse("errors,rollbacks,ratio=0.05,slower_than=2s").unwrap(), rules);
+/// assert_eq!(TailSampling::parse("errors,rollbacks,ratio=0.05,slower_than=2s").unwrap(), Some(rules));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct TailSampling {
