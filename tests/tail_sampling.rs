@@ -252,3 +252,79 @@ fn a_trace_split_across_two_services_is_decided_by_each_service() {
     );
     let _ = (booking_provider.shutdown(), payment_provider.shutdown());
 }
+
+#[test]
+fn decisions_are_counted_by_decision_and_cause_and_the_byte_limit_holds() {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+    let metric_exporter = InMemoryMetricExporter::default();
+    let meter_provider = SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(metric_exporter.clone()).build())
+        .build();
+    let meter = meter_provider.meter("tail-sampling-test");
+    let exporter = InMemorySpanExporter::default();
+    // Room for two spans without attributes (~400 bytes each): a third trace pushes
+    // the oldest out early.
+    let sampler = TailSamplingExporter::new(
+        exporter.clone(),
+        TailSampling::default().ratio(1.0).max_buffered_bytes(1_000),
+    )
+    .with_meter(&meter);
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(sampler))
+        .build();
+    let tracer = provider.tracer("counted");
+    let roots: Vec<_> = (0..3).map(|_| tracer.start("booking.create")).collect();
+    for root in &roots {
+        let cx = Context::current().with_remote_span_context(root.span_context().clone());
+        tracer.start_with_context("booking.step", &cx).end();
+    }
+    assert_eq!(
+        traces(&exporter).len(),
+        1,
+        "the byte limit decided the oldest trace early"
+    );
+    tracer.start("booking.whole").end(); // a root on its own: decided when it ends
+    // The roots end: two decide their waiting traces; the first trace was decided
+    // already, and its root follows that decision without being counted again.
+    drop(roots);
+    let _ = meter_provider.force_flush();
+    let counts: Vec<(String, String, u64)> = metric_exporter
+        .get_finished_metrics()
+        .unwrap()
+        .iter()
+        .flat_map(|rm| rm.scope_metrics())
+        .flat_map(|sm| sm.metrics())
+        .filter(|m| m.name() == "booking_otel.tail_sampling.traces")
+        .flat_map(|m| match m.data() {
+            AggregatedMetrics::U64(MetricData::Sum(sum)) => sum
+                .data_points()
+                .map(|p| {
+                    let get = |key: &str| {
+                        p.attributes()
+                            .find(|kv| kv.key.as_str() == key)
+                            .map(|kv| kv.value.to_string())
+                            .unwrap_or_default()
+                    };
+                    (
+                        get("booking_otel.tail_sampling.decision"),
+                        get("booking_otel.tail_sampling.cause"),
+                        p.value(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert!(
+        counts.contains(&("kept".into(), "memory_limit".into(), 1)),
+        "{counts:?}"
+    );
+    assert!(
+        counts.contains(&("kept".into(), "root_ended".into(), 3)),
+        "{counts:?}"
+    );
+    let _ = provider.shutdown();
+}
