@@ -17,28 +17,28 @@ impl Errors {
 
     /// `Ok` when nothing was pushed; else every error pushed, combined in order.
     pub(crate) fn finish(self) -> syn::Result<()> {
-        let mut errors = self.0.into_iter();
-        let Some(mut first) = errors.next() else {
-            return Ok(());
-        };
-        for error in errors {
-            first.combine(error);
+        match self.combined() {
+            Some(error) => Err(error),
+            None => Ok(()),
         }
-        Err(first)
     }
 
     /// Every error pushed, then `last`, combined in order.
-    pub(crate) fn ending_with(mut self, last: syn::Error) -> syn::Error {
-        let mut first = if self.0.is_empty() {
-            return last;
-        } else {
-            self.0.remove(0)
-        };
-        for error in self.0 {
-            first.combine(error);
+    pub(crate) fn ending_with(self, last: syn::Error) -> syn::Error {
+        match self.combined() {
+            Some(mut all) => {
+                all.combine(last);
+                all
+            }
+            None => last,
         }
-        first.combine(last);
-        first
+    }
+
+    fn combined(self) -> Option<syn::Error> {
+        self.0.into_iter().reduce(|mut all, error| {
+            all.combine(error);
+            all
+        })
     }
 }
 

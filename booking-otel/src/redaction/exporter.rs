@@ -10,7 +10,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::policy::{RedactionPolicy, RedactionRule};
-use super::span::SpanRedactor;
+use super::span::{SpanRedactor, redact_resource};
 use crate::conventions::{attribute, metric};
 
 /// Wraps the exporter that sends spans out, and masks secrets in each span of a batch
@@ -108,7 +108,7 @@ impl<E: SpanExporter> SpanExporter for RedactingExporter<E> {
     async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
         {
             let mut redactor = self.lock();
-            let mut report = self.report();
+            let mut report = |rule| count(&self.redactions, rule);
             for span in &mut batch {
                 redactor.redact_span(span, &mut report);
             }
@@ -125,18 +125,13 @@ impl<E: SpanExporter> SpanExporter for RedactingExporter<E> {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let redacted = {
-            let redactor = self.redactor.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut report = |rule: RedactionRule| {
-                if let Some(counter) = &self.redactions {
-                    counter.add(
-                        1,
-                        &[KeyValue::new(attribute::REDACTION_RULE, rule.as_str())],
-                    );
-                }
-            };
-            redactor.redact_resource(resource, &mut report)
-        };
+        let redactor = self
+            .redactor
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let redacted = redact_resource(&redactor.policy, resource, &mut |rule| {
+            count(&self.redactions, rule)
+        });
         self.inner.set_resource(&redacted);
     }
 }

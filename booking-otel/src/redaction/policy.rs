@@ -10,9 +10,7 @@ use super::MASK;
 use super::email::mask_emails;
 use super::iban::mask_ibans;
 use super::keys::{DEFAULT_DENIED_KEYS, DeniedName, matches_any};
-use super::pan::{
-    MIN_PAN, MIN_PAN_DIGITS, mask_card_numbers, mask_float, mask_integer, mask_track_data,
-};
+use super::pan::{MIN_PAN_DIGITS, mask_card_numbers, mask_float, mask_integer, mask_track_data};
 use super::verification_code::mask_verification_codes;
 
 /// The rule that masked a value; the `booking_otel.redaction.rule` metric attribute.
@@ -294,9 +292,6 @@ impl RedactionPolicy {
             Value::String(s) => self.redact_string_value(s, report),
             Value::Bool(_) => false,
             Value::I64(i) => {
-                if i.unsigned_abs() < MIN_PAN {
-                    return false;
-                }
                 let masked = mask_integer(*i);
                 replace_number(value, masked, report)
             }
@@ -383,13 +378,15 @@ fn mask_each<T: ToString>(
     items: &[T],
     mask: impl Fn(&T) -> Option<String>,
 ) -> Option<Vec<StringValue>> {
-    if !items.iter().any(|item| mask(item).is_some()) {
+    let masked: Vec<Option<String>> = items.iter().map(&mask).collect();
+    if masked.iter().all(Option::is_none) {
         return None;
     }
     Some(
         items
             .iter()
-            .map(|item| mask(item).unwrap_or_else(|| item.to_string()).into())
+            .zip(masked)
+            .map(|(item, masked)| masked.unwrap_or_else(|| item.to_string()).into())
             .collect(),
     )
 }

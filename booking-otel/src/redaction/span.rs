@@ -155,15 +155,6 @@ impl SpanRedactor {
         }
         class
     }
-
-    /// A copy of `resource` with its attributes masked.
-    pub(super) fn redact_resource(
-        &self,
-        resource: &Resource,
-        report: &mut dyn FnMut(RedactionRule),
-    ) -> Resource {
-        redact_resource(&self.policy, resource, report)
-    }
 }
 
 #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
@@ -191,7 +182,8 @@ impl RedactionPolicy {
     }
 }
 
-fn redact_resource(
+/// A copy of `resource` with its attributes masked, reporting each rule that masked.
+pub(super) fn redact_resource(
     policy: &RedactionPolicy,
     resource: &Resource,
     report: &mut dyn FnMut(RedactionRule),
