@@ -91,16 +91,15 @@ impl<E: SpanExporter> RedactingExporter<E> {
         // starts from the span it is given.
         self.redactor.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    fn report(&self) -> impl FnMut(RedactionRule) + '_ {
-        move |rule| {
-            if let Some(counter) = &self.redactions {
-                counter.add(
-                    1,
-                    &[KeyValue::new(attribute::REDACTION_RULE, rule.as_str())],
-                );
-            }
-        }
+/// Counts one redaction by rule, when a meter was given.
+fn count(redactions: &Option<Counter<u64>>, rule: RedactionRule) {
+    if let Some(counter) = redactions {
+        counter.add(
+            1,
+            &[KeyValue::new(attribute::REDACTION_RULE, rule.as_str())],
+        );
     }
 }
 
