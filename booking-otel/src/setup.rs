@@ -50,6 +50,7 @@
 //! context, including a current-thread tokio runtime.
 
 use std::env;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -111,6 +112,14 @@ pub enum SetupError {
     /// The tail sampling rules (code or `BOOKING_OTEL_TAIL_SAMPLING`) do not parse.
     #[error("{0} (from BOOKING_OTEL_TAIL_SAMPLING)")]
     InvalidTailSampling(#[from] crate::tail_sampling::TailSamplingError),
+    /// [`Setup::install`] was called while the guard of an earlier install is alive:
+    /// installing again would silently replace the global providers (and the first
+    /// service's resource). Drop or [`shutdown`](TelemetryGuard::shutdown) the first
+    /// guard first.
+    #[error(
+        "telemetry is already installed: drop or shut down the first TelemetryGuard before installing again"
+    )]
+    AlreadyInstalled,
     /// A length limit variable is not a whole number.
     #[error("invalid {variable} {value:?}: expected a whole number of characters")]
     InvalidLimit {
@@ -277,7 +286,15 @@ impl Setup {
             return Ok(TelemetryGuard::disabled());
         }
         let plan = self.plan(env)?;
-        plan.install(self, env)
+        // One live install per process: the providers it installs are global.
+        if INSTALLED.swap(true, Ordering::AcqRel) {
+            return Err(SetupError::AlreadyInstalled);
+        }
+        let installed = plan.install(self, env);
+        if installed.is_err() {
+            INSTALLED.store(false, Ordering::Release);
+        }
+        installed
     }
 
     /// Validates the configuration against `env` without installing anything.
@@ -737,6 +754,7 @@ impl TelemetryGuard {
                 let _ = traces.shutdown();
                 let _ = metrics.shutdown();
             });
+            INSTALLED.store(false, Ordering::Release);
         }
         #[cfg(feature = "otlp")]
         if let Some(runtime) = self.runtime.take() {
@@ -744,6 +762,9 @@ impl TelemetryGuard {
         }
     }
 }
+
+/// Whether a [`TelemetryGuard`] with installed providers is alive.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// Runs blocking telemetry work on a fresh thread and waits for it, so that blocking
 /// never happens on a runtime's worker (where the exporter may need that very thread).
