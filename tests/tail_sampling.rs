@@ -328,3 +328,55 @@ fn decisions_are_counted_by_decision_and_cause_and_the_byte_limit_holds() {
     );
     let _ = provider.shutdown();
 }
+
+#[test]
+fn a_failure_after_its_trace_was_dropped_reopens_it() {
+    let (provider, exporter) = provider(TailSampling::default().ratio(0.0));
+    let tracer = provider.tracer("reopen");
+    // The booking's root ends first, successful: dropped by the ratio rule.
+    let root = tracer.start("booking.create");
+    let cx = Context::current().with_remote_span_context(root.span_context().clone());
+    let notify = tracer.start_with_context("booking.notify", &cx);
+    drop(root);
+    assert!(traces(&exporter).is_empty());
+    // A fire-and-forget step fails after its root ended: kept, whatever came before.
+    let mut notify = notify;
+    notify.set_status(opentelemetry::trace::Status::error("smtp down"));
+    notify.end();
+    let names: Vec<Vec<String>> = traces(&exporter).into_values().collect();
+    assert_eq!(names, vec![vec!["booking.notify".to_string()]]);
+    let _ = provider.shutdown();
+}
+
+#[test]
+fn a_large_release_goes_on_in_batches() {
+    #[derive(Debug, Clone, Default)]
+    struct BatchSizes(std::sync::Arc<std::sync::Mutex<Vec<usize>>>);
+    impl opentelemetry_sdk::trace::SpanExporter for BatchSizes {
+        async fn export(
+            &self,
+            batch: Vec<opentelemetry_sdk::trace::SpanData>,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.lock().unwrap().push(batch.len());
+            Ok(())
+        }
+    }
+    let sizes = BatchSizes::default();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(TailSamplingExporter::new(
+            sizes.clone(),
+            TailSampling::default().ratio(1.0),
+        )))
+        .build();
+    let tracer = provider.tracer("batches");
+    let root = tracer.start("booking.create");
+    let cx = Context::current().with_remote_span_context(root.span_context().clone());
+    for _ in 0..1_200 {
+        tracer.start_with_context("booking.step", &cx).end();
+    }
+    let _ = provider.shutdown(); // releases the 1,200 waiting spans
+    let sizes = sizes.0.lock().unwrap().clone();
+    assert_eq!(sizes.iter().sum::<usize>(), 1_200);
+    assert!(sizes.iter().all(|&n| n <= 512), "{sizes:?}");
+    drop(root);
+}

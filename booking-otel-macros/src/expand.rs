@@ -10,8 +10,12 @@
 //! }
 //! // async fn f(args) -> R becomes:
 //! fn f(args) -> impl Future<Output = R> {
-//!     let __booking_step = ...start();          // at the call: the caller's context is the parent
-//!     __private::instrument(__booking_step, async move { let args = args; body }, |r| classify(r))
+//!     let __booking_call_site = __private::call_site();      // the caller's context
+//!     async move {
+//!         let args = args;                                    // at the first poll:
+//!         let __booking_step = __private::start_at(__booking_call_site, || ...start());
+//!         __private::instrument(__booking_step, async move { body }, |r| classify(r)).await
+//!     }
 //! }
 //! ```
 //!
@@ -61,7 +65,7 @@ pub(crate) fn expand(step: Step) -> TokenStream {
 ///
 /// ```text
 /// fn f(args) -> impl Future<Output = R> {
-///     let __booking_call_site = call_site();          // the caller's context, if it has a span
+///     let __booking_call_site = call_site();          // the caller's context
 ///     async move {
 ///         let args = args;                            // every argument moves in, as in `async fn`
 ///         let __booking_step = start_at(__booking_call_site, || Step::new(..).start());

@@ -35,29 +35,29 @@ pub use crate::value::{StepAttributes, display};
 /// conventions specify.
 pub const OTHER_ERROR_TYPE: &str = "_OTHER";
 
-/// The context an async step started later must have as its parent: the caller's,
-/// when a span is active there; `None` otherwise (the context current at the first poll
-/// is used then, so `step().instrument(tracing_span)` still nests).
+/// The context current where an async step is called.
 #[inline]
-pub fn call_site() -> Option<opentelemetry::Context> {
-    use opentelemetry::trace::TraceContextExt as _;
-    opentelemetry::Context::map_current(|cx| cx.has_active_span().then(|| cx.clone()))
+pub fn call_site() -> opentelemetry::Context {
+    opentelemetry::Context::current()
 }
 
-/// Starts a step (at an async step's first poll) with the call site's context current,
-/// so its parent, and the telemetry found from the context, are the caller's.
+/// Starts an async step at its first poll, with the call site's context current (its
+/// parent, its baggage, and the telemetry found from the context are the caller's),
+/// unless the call site had no span and the poll has one: then the poll's context is
+/// kept, so `step().instrument(tracing_span)` still nests.
 #[inline]
 pub fn start_at(
-    call_site: Option<opentelemetry::Context>,
+    call_site: opentelemetry::Context,
     start: impl FnOnce() -> StartedStep,
 ) -> StartedStep {
-    match call_site {
-        Some(context) => {
-            let _call_site = context.attach();
-            start()
-        }
-        None => start(),
+    use opentelemetry::trace::TraceContextExt as _;
+    if !call_site.has_active_span()
+        && opentelemetry::Context::map_current(|cx| cx.has_active_span())
+    {
+        return start();
     }
+    let _call_site = call_site.attach();
+    start()
 }
 
 /// Runs a sync function's body inside its started step.

@@ -19,6 +19,12 @@
 //!
 //! Histograms use [`DURATION_BUCKETS_SECONDS`] (5 ms to 30 s).
 //!
+//! `booking.step.duration` is the difference of the step span's own start and end
+//! timestamps (one clock read each, shared by the span and the metric, which saves two
+//! reads per step). Those are wall-clock times, as every span's are: a clock stepped
+//! while a step runs (a VM resumed, a manual change; NTP slews instead of stepping)
+//! shows in that step's duration, and a step backwards records zero.
+//!
 //! ```
 //! use std::time::Duration;
 //! use booking_otel::metrics::{BookingMetrics, BookingStatus};
@@ -83,11 +89,15 @@ impl<K: Hash + Eq + Copy, B> BoundSeries<K, B> {
     /// to take the unbound path.
     #[inline]
     fn with(&self, key: K, bind: impl FnOnce() -> B, record: impl FnOnce(&B)) -> bool {
-        if let Ok(bound) = self.bound.read()
-            && let Some(series) = bound.get(&key)
-        {
-            record(series);
-            return true;
+        if let Ok(bound) = self.bound.read() {
+            if let Some(series) = bound.get(&key) {
+                record(series);
+                return true;
+            }
+            // Full: combinations past the cap never take the write lock.
+            if bound.len() >= MAX_BOUND_SERIES {
+                return false;
+            }
         }
         self.bind_slow(key, bind, record)
     }

@@ -37,8 +37,14 @@
 //!   the oldest undecided traces are decided at once (kept if they already hold an
 //!   error or a rollback, else by the ratio rule). A trace whose root has not ended
 //!   after [`decision_wait`](TailSampling::decision_wait) is decided the same way at the
-//!   next export. Shutdown and flush decide every undecided trace: nothing is dropped
-//!   silently. Spans that arrive after their trace was decided follow the decision.
+//!   next export (an idle service holds it until its next span, or shutdown). Shutdown
+//!   decides every undecided trace: nothing is dropped silently. (The SDK's batch
+//!   processor does not pass `force_flush` on to its exporter, so a flush does not.)
+//!   Released spans go on in batches of at most 512.
+//! - **Late spans** follow their trace's decision (the last 65,536 decisions are
+//!   remembered), except that a failure or a rollback arriving after its trace was
+//!   dropped reopens it: that span and the rest are kept. The spans dropped before are
+//!   gone, so a root slower than the decision wait can arrive without its children.
 //! - Decisions are counted in `booking_otel.tail_sampling.traces`, by decision and
 //!   cause; the booking metrics, recorded on the booking thread, count every booking
 //!   whatever is sampled.
@@ -263,7 +269,11 @@ struct Pending {
 }
 
 /// The most recent decisions remembered, for spans that end after their trace's root.
+/// A span of a trace decided longer ago than that waits and is decided again.
 const REMEMBERED_DECISIONS: usize = 65_536;
+
+/// The largest batch passed on at once (the batch processor's default batch size).
+const MAX_RELEASED_BATCH: usize = 512;
 
 #[derive(Debug, Default)]
 struct Buffer {
@@ -338,17 +348,25 @@ impl<E: SpanExporter> TailSamplingExporter<E> {
         let now = Instant::now();
         for span in batch {
             let trace_id = span.span_context.trace_id();
+            let is_local_root =
+                span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
+            let must_keep = (self.rules.keep_errors && matches!(span.status, Status::Error { .. }))
+                || (self.rules.keep_rollbacks && is_rollback(&span));
             if buffer.kept.contains(&trace_id) {
                 ready.push(span);
                 continue;
             }
             if buffer.dropped.contains(&trace_id) {
+                // A failure that ends after its trace was dropped (a root slower than
+                // the decision wait, a second local root, a spawned step ending after
+                // its root) reopens the trace: it and what follows are kept.
+                if must_keep {
+                    buffer.dropped.remove(&trace_id);
+                    buffer.kept.insert(trace_id);
+                    ready.push(span);
+                }
                 continue;
             }
-            let is_local_root =
-                span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
-            let must_keep = (self.rules.keep_errors && matches!(span.status, Status::Error { .. }))
-                || (self.rules.keep_rollbacks && is_rollback(&span));
             let slow = is_local_root
                 && self.rules.slower_than.is_some_and(|threshold| {
                     span.end_time
@@ -443,22 +461,30 @@ impl<E: SpanExporter> TailSamplingExporter<E> {
         }
     }
 
-    /// Decides every undecided trace and exports what is kept (flush and shutdown).
+    /// Decides every undecided trace and exports what is kept (shutdown).
     fn flush_pending(&self) -> OTelSdkResult {
         let ready = self.take_ready(Vec::new(), true);
-        if ready.is_empty() {
-            return Ok(());
-        }
         // Flush and shutdown are synchronous in the SDK's exporter interface.
-        futures_executor::block_on(self.inner.export(ready))
+        futures_executor::block_on(self.export_in_batches(ready))
+    }
+
+    /// Passes `spans` on in batches of at most [`MAX_RELEASED_BATCH`], as the batch
+    /// processor would: a memory-limit release or a shutdown can free many at once.
+    async fn export_in_batches(&self, mut spans: Vec<SpanData>) -> OTelSdkResult {
+        let mut result = Ok(());
+        while !spans.is_empty() {
+            let rest = spans.split_off(spans.len().min(MAX_RELEASED_BATCH));
+            let exported = self.inner.export(spans).await;
+            result = result.and(exported);
+            spans = rest;
+        }
+        result
     }
 
     /// How many spans, and how many bytes (estimated), wait for their traces' decisions.
     pub fn buffered(&self) -> (usize, usize) {
-        self.buffer
-            .lock()
-            .map(|b| (b.spans, b.bytes))
-            .unwrap_or((0, 0))
+        let buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        (buffer.spans, buffer.bytes)
     }
 }
 
@@ -510,10 +536,7 @@ fn value_size(value: &Value) -> usize {
 impl<E: SpanExporter> SpanExporter for TailSamplingExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let ready = self.take_ready(batch, false);
-        if ready.is_empty() {
-            return Ok(());
-        }
-        self.inner.export(ready).await
+        self.export_in_batches(ready).await
     }
 
     fn force_flush(&self) -> OTelSdkResult {

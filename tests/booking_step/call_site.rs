@@ -238,3 +238,12 @@ async fn fields_can_name_bindings_of_argument_patterns_and_cfg_parameters_compil
         Some(&opentelemetry::Value::from("ab"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_spawned_where_no_span_is_active_keeps_the_callers_context() {
+    // No span here, only the test kit's scope in the context: the step must still
+    // belong to this test although a worker thread polls it.
+    let telemetry = TestTelemetry::install();
+    tokio::spawn(notify(3)).await.unwrap().unwrap();
+    assert_eq!(telemetry.span_names(), ["booking.notify"]);
+}
