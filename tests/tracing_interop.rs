@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use booking_otel::testing::{TestTelemetry, tree};
+use booking_otel::testing::{TestTelemetry, parent_of, tree};
 use booking_otel::{Step, booking_step};
 use opentelemetry::trace::TracerProvider as _;
 use tracing::Instrument;
@@ -23,13 +23,7 @@ fn install_subscriber(telemetry: &TestTelemetry) {
 }
 
 fn parent_name(spans: &[opentelemetry_sdk::trace::SpanData], name: &str) -> String {
-    let child = spans
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no {name}:\n{}", tree(spans)));
-    spans
-        .iter()
-        .find(|s| s.span_context.span_id() == child.parent_span_id)
+    parent_of(spans, name)
         .map(|s| s.name.to_string())
         .unwrap_or_else(|| panic!("{name} has no captured parent:\n{}", tree(spans)))
 }

@@ -439,6 +439,32 @@ pub fn children<'a>(spans: &'a [SpanData], parent: &SpanData) -> Vec<&'a SpanDat
         .collect()
 }
 
+/// The parent of the span named `child` among `spans`, when it was captured too (`None`
+/// for a root, or a parent in another process or test). Panics, printing the tree, when
+/// no span is named `child`.
+///
+/// ```
+/// use booking_otel::Step;
+/// use booking_otel::testing::{TestTelemetry, parent_of};
+///
+/// let telemetry = TestTelemetry::install();
+/// Step::new("booking.create").run(|| Step::new("booking.confirm").run(|| ()));
+/// let spans = telemetry.spans();
+/// assert_eq!(parent_of(&spans, "booking.confirm").unwrap().name, "booking.create");
+/// assert!(parent_of(&spans, "booking.create").is_none());
+/// ```
+#[track_caller]
+pub fn parent_of<'a>(spans: &'a [SpanData], child: &str) -> Option<&'a SpanData> {
+    let child = spans
+        .iter()
+        .find(|s| s.name == child)
+        .unwrap_or_else(|| panic!("no span named {child:?}; captured:\n{}", tree(spans)));
+    spans.iter().find(|s| {
+        s.span_context.span_id() == child.parent_span_id
+            && s.span_context.trace_id() == child.span_context.trace_id()
+    })
+}
+
 /// A readable tree of `spans` (name, status, attributes), for failure messages.
 pub fn tree(spans: &[SpanData]) -> String {
     let ids: Vec<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_otel::booking_step;
-use booking_otel::testing::{TestTelemetry, children, tree};
+use booking_otel::testing::{TestTelemetry, children, parent_of, tree};
 use futures_util::future::join_all;
-use opentelemetry_sdk::trace::SpanData;
 
 #[derive(Debug, thiserror::Error)]
 #[error("smtp down")]
@@ -61,16 +60,6 @@ async fn send_receipt(
     receipt: std::pin::Pin<Box<dyn std::future::Future<Output = Option<&'static str>> + Send>>,
 ) -> Option<&'static str> {
     receipt.await
-}
-
-fn parent_of<'a>(spans: &'a [SpanData], name: &str) -> Option<&'a SpanData> {
-    let child = spans
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no {name}:\n{}", tree(spans)));
-    spans
-        .iter()
-        .find(|s| s.span_context.span_id() == child.parent_span_id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
