@@ -28,7 +28,7 @@ fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Every maximal run of digits joined by single separators (as the scanner reads them):
