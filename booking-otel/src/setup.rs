@@ -35,7 +35,7 @@
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`/`_METRICS_` forms) | OTLP export options | OTLP exporter |
 //! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | longest string attribute value, in characters, cut after redaction (the span-specific variable wins; both win over [`Setup::attribute_value_length_limit`]); validated | setup (the Rust SDK does not implement them) |
 //! | `BOOKING_OTEL_TAIL_SAMPLING` | in-process tail sampling: `off`, `on`, or rules such as `errors,rollbacks,ratio=0.1,slower_than=2s` (wins over [`Setup::tail_sampling`]); validated | setup ([`crate::tail_sampling`]) |
-//! | `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | batch span processor | SDK |
+//! | `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | batch span processor (`OTEL_BSP_MAX_QUEUE_SIZE` wins over [`Setup::span_queue_size`]; setup's default queue is [`DEFAULT_SPAN_QUEUE_SIZE`], not the SDK's 2,048) | SDK |
 //! | `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT` | periodic metric reader | SDK |
 //!
 //! Without an exporter setting, OTLP is used when an endpoint is configured (variable or
@@ -58,7 +58,9 @@ use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
+};
 
 use crate::conventions::resource;
 use crate::redaction::{RedactingExporter, RedactionPolicy};
@@ -172,6 +174,7 @@ pub struct Setup {
     metric_interval: Option<Duration>,
     attribute_value_length_limit: Option<usize>,
     tail_sampling: Option<TailSampling>,
+    span_queue_size: Option<usize>,
 }
 
 impl Setup {
@@ -191,6 +194,7 @@ impl Setup {
             metric_interval: None,
             attribute_value_length_limit: None,
             tail_sampling: None,
+            span_queue_size: None,
         }
     }
 
@@ -261,6 +265,13 @@ impl Setup {
     /// the head sampler at its default (`parentbased_always_on`).
     pub fn tail_sampling(mut self, rules: TailSampling) -> Self {
         self.tail_sampling = Some(rules);
+        self
+    }
+
+    /// How many finished spans may wait for export before new ones are dropped, unless
+    /// `OTEL_BSP_MAX_QUEUE_SIZE` is set. Default [`DEFAULT_SPAN_QUEUE_SIZE`].
+    pub fn span_queue_size(mut self, spans: usize) -> Self {
+        self.span_queue_size = Some(spans);
         self
     }
 
@@ -372,6 +383,11 @@ impl Setup {
                 value_length_limit = Some(limit);
             }
         }
+        // The SDK reads OTEL_BSP_MAX_QUEUE_SIZE itself; ours applies only without it.
+        let span_queue_size = match env.get("OTEL_BSP_MAX_QUEUE_SIZE") {
+            Some(_) => None,
+            None => Some(self.span_queue_size.unwrap_or(DEFAULT_SPAN_QUEUE_SIZE)),
+        };
         let tail_sampling = match env.get("BOOKING_OTEL_TAIL_SAMPLING") {
             Some(rules) => TailSampling::parse(rules)?,
             None => self.tail_sampling.clone(),
@@ -387,6 +403,7 @@ impl Setup {
             sampler_from_env,
             value_length_limit,
             tail_sampling,
+            span_queue_size,
             #[cfg(feature = "otlp")]
             traces_endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
                 || env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
@@ -487,6 +504,8 @@ struct Plan {
     /// Longest string attribute value, in characters.
     value_length_limit: Option<usize>,
     tail_sampling: Option<TailSampling>,
+    /// The batch queue's size, unless `OTEL_BSP_MAX_QUEUE_SIZE` sets it.
+    span_queue_size: Option<usize>,
     /// An endpoint variable applies to traces: the one from code must not override it.
     /// (Endpoints matter only where OTLP export is compiled in.)
     #[cfg(feature = "otlp")]
@@ -558,10 +577,13 @@ impl Plan {
             ExporterKind::None => tracer_builder,
             ExporterKind::Console => tracer_builder.with_span_processor(span_pipeline(
                 opentelemetry_stdout::SpanExporter::default(),
-                policy,
-                self.value_length_limit,
-                self.tail_sampling.clone(),
-                Some(&meter),
+                SpanPipeline {
+                    policy,
+                    value_length_limit: self.value_length_limit,
+                    tail_sampling: self.tail_sampling.clone(),
+                    queue_size: self.span_queue_size,
+                    meter: Some(&meter),
+                },
             )),
             #[cfg(feature = "otlp")]
             ExporterKind::Otlp => {
@@ -578,10 +600,13 @@ impl Plan {
                     .map_err(|e| SetupError::Exporter(e.to_string()))?;
                 tracer_builder.with_span_processor(span_pipeline(
                     exporter,
-                    policy,
-                    self.value_length_limit,
-                    self.tail_sampling.clone(),
-                    Some(&meter),
+                    SpanPipeline {
+                        policy,
+                        value_length_limit: self.value_length_limit,
+                        tail_sampling: self.tail_sampling.clone(),
+                        queue_size: self.span_queue_size,
+                        meter: Some(&meter),
+                    },
                 ))
             }
             #[cfg(not(feature = "otlp"))]
@@ -665,13 +690,32 @@ fn periodic_reader<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
 
 /// The production span pipeline: a batch processor over the redaction exporter wrapping
 /// `exporter`, so redaction runs on the export thread. The test kit builds the same one.
+/// The settings of [`span_pipeline`].
+pub(crate) struct SpanPipeline<'m> {
+    pub(crate) policy: RedactionPolicy,
+    pub(crate) value_length_limit: Option<usize>,
+    pub(crate) tail_sampling: Option<TailSampling>,
+    /// `None`: the SDK's own (or `OTEL_BSP_MAX_QUEUE_SIZE`).
+    pub(crate) queue_size: Option<usize>,
+    pub(crate) meter: Option<&'m opentelemetry::metrics::Meter>,
+}
+
 pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     exporter: E,
-    policy: RedactionPolicy,
-    value_length_limit: Option<usize>,
-    tail_sampling: Option<TailSampling>,
-    meter: Option<&opentelemetry::metrics::Meter>,
+    settings: SpanPipeline<'_>,
 ) -> BatchSpanProcessor {
+    let SpanPipeline {
+        policy,
+        value_length_limit,
+        tail_sampling,
+        queue_size,
+        meter,
+    } = settings;
+    let mut config = BatchConfigBuilder::default();
+    if let Some(queue_size) = queue_size {
+        config = config.with_max_queue_size(queue_size);
+    }
+    let config = config.build();
     let mut exporter =
         RedactingExporter::new(exporter, policy).with_value_length_limit(value_length_limit);
     if let Some(meter) = meter {
@@ -684,9 +728,13 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
             if let Some(meter) = meter {
                 sampler = sampler.with_meter(meter);
             }
-            BatchSpanProcessor::builder(sampler).build()
+            BatchSpanProcessor::builder(sampler)
+                .with_batch_config(config)
+                .build()
         }
-        None => BatchSpanProcessor::builder(exporter).build(),
+        None => BatchSpanProcessor::builder(exporter)
+            .with_batch_config(config)
+            .build(),
     }
 }
 
@@ -762,6 +810,12 @@ impl TelemetryGuard {
         }
     }
 }
+
+/// The batch span queue `setup` installs (the SDK's default is 2,048): a burst of
+/// 10,000 concurrent five-step bookings (50,000 spans) fits whole, where the SDK's
+/// default drops most of it (measured: `tests/burst.rs`). At about 600 bytes per span
+/// the queue holds at most ~40 MB; it is empty in steady state.
+pub const DEFAULT_SPAN_QUEUE_SIZE: usize = 65_536;
 
 /// Whether a [`TelemetryGuard`] with installed providers is alive.
 static INSTALLED: AtomicBool = AtomicBool::new(false);

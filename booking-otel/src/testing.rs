@@ -99,10 +99,13 @@ fn shared() -> &'static Shared {
             .with_span_processor(router)
             .with_span_processor(crate::setup::span_pipeline(
                 exporter.clone(),
-                RedactionPolicy::default(),
-                None,
-                None,
-                None,
+                crate::setup::SpanPipeline {
+                    policy: RedactionPolicy::default(),
+                    value_length_limit: None,
+                    tail_sampling: None,
+                    queue_size: Some(crate::setup::DEFAULT_SPAN_QUEUE_SIZE),
+                    meter: None,
+                },
             ))
             .build();
         opentelemetry::global::set_tracer_provider(provider.clone());
