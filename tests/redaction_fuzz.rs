@@ -10,26 +10,11 @@
 //!   phone number after a `+`). Windows inside longer runs are masked only when they
 //!   start with a card network's prefix, so they are not part of this invariant.
 
+mod support;
+
 use booking_otel::RedactionPolicy;
 use proptest::prelude::*;
-
-fn luhn_valid(digits: &[u8]) -> bool {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| {
-            let d = u32::from(d - b'0');
-            if i % 2 == 1 {
-                let doubled = d * 2;
-                if doubled > 9 { doubled - 9 } else { doubled }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
+use support::pan::luhn_valid;
 
 /// Every maximal run of digits joined by single separators (as the scanner reads them):
 /// its digits, whether it had separators, the byte before it, and the run as written.

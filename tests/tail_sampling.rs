@@ -2,6 +2,8 @@
 //! in-memory exporter): which traces are kept, complete; memory bound; timeout;
 //! shutdown; late spans; a trace split across two services.
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use booking_otel::{Step, Telemetry};
 use opentelemetry::trace::{Span as _, TraceContextExt, TraceId, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor};
+use support::bookings::{GatewayTimeout, booking};
 
 fn provider(rules: TailSampling) -> (SdkTracerProvider, InMemorySpanExporter) {
     let exporter = InMemorySpanExporter::default();
@@ -34,35 +37,6 @@ fn traces(exporter: &InMemorySpanExporter) -> HashMap<TraceId, Vec<String>> {
     traces
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("gateway timed out")]
-struct GatewayTimeout;
-impl booking_otel::StepError for GatewayTimeout {}
-
-/// One booking of five steps (six with a rollback); returns its trace id.
-fn booking(telemetry: &Telemetry, fails: bool, rolls_back: bool) -> TraceId {
-    Step::new(span::CREATE)
-        .telemetry(telemetry)
-        .run(|| {
-            for name in [span::CHECK_AVAILABILITY, span::ACQUIRE_LOCK, span::CONFIRM] {
-                Step::new(name).telemetry(telemetry).run(|| ());
-            }
-            let paid = Step::new(span::PROCESS_PAYMENT)
-                .telemetry(telemetry)
-                .run(|| if fails { Err(GatewayTimeout) } else { Ok(()) });
-            if rolls_back {
-                Step::new(span::ROLLBACK_RELEASE_LOCK)
-                    .rollback()
-                    .telemetry(telemetry)
-                    .run(|| ());
-            }
-            // The booking handles the payment failure: the root itself ends without error.
-            let _ = paid;
-            Some(Context::current().span().span_context().trace_id())
-        })
-        .expect("a trace id")
-}
-
 #[test]
 fn failures_and_rollbacks_are_all_kept_complete_and_a_tenth_of_the_rest() {
     let rules = TailSampling::default();
@@ -75,7 +49,7 @@ fn failures_and_rollbacks_are_all_kept_complete_and_a_tenth_of_the_rest() {
     for i in 0..1000 {
         let fails = i % 20 == 0; // 5%
         let rolls_back = i % 50 == 7; // 2%
-        let trace_id = booking(&telemetry, fails, rolls_back);
+        let trace_id = booking(Some(&telemetry), fails, rolls_back);
         sizes.insert(trace_id, if rolls_back { 6 } else { 5 });
         if fails || rolls_back {
             expected.insert(trace_id);

@@ -8,34 +8,11 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 
-use booking_otel::Step;
-use booking_otel::conventions::span;
 use booking_otel::setup::{ExporterKind, Setup};
 use booking_otel::tail_sampling::TailSampling;
-use opentelemetry::Context;
-use opentelemetry::trace::{TraceContextExt, TraceId};
+use opentelemetry::trace::TraceId;
+use support::bookings::booking;
 use support::receiver::Running;
-
-#[derive(Debug, thiserror::Error)]
-#[error("gateway timed out")]
-struct GatewayTimeout;
-impl booking_otel::StepError for GatewayTimeout {}
-
-fn booking(fails: bool, rolls_back: bool) -> TraceId {
-    Step::new(span::CREATE)
-        .run(|| {
-            for name in [span::CHECK_AVAILABILITY, span::ACQUIRE_LOCK, span::CONFIRM] {
-                Step::new(name).run(|| ());
-            }
-            let _ = Step::new(span::PROCESS_PAYMENT)
-                .run(|| if fails { Err(GatewayTimeout) } else { Ok(()) });
-            if rolls_back {
-                Step::new(span::ROLLBACK_RELEASE_LOCK).rollback().run(|| ());
-            }
-            Some(Context::current().span().span_context().trace_id())
-        })
-        .expect("a trace id")
-}
 
 #[test]
 fn the_receiver_gets_every_failed_and_rolled_back_booking_and_a_tenth_of_the_rest() {
@@ -57,7 +34,7 @@ fn the_receiver_gets_every_failed_and_rolled_back_booking_and_a_tenth_of_the_res
     let (mut successes, mut kept_successes) = (0_u32, 0_u32);
     for i in 0..1000 {
         let (fails, rolls_back) = (i % 20 == 0, i % 50 == 7);
-        let trace_id = booking(fails, rolls_back);
+        let trace_id = booking(None, fails, rolls_back);
         let spans = if rolls_back { 6 } else { 5 };
         if fails || rolls_back {
             expected.insert(trace_id, spans);

@@ -1,5 +1,6 @@
 //! Helpers shared by integration tests (not a test target itself).
 
+pub mod bookings;
 pub mod failing_step;
 pub mod pan;
 pub mod receiver;

@@ -88,6 +88,17 @@ pub fn luhn_check_digit(body: &str) -> char {
     char::from(b'0' + ((10 - sum % 10) % 10) as u8)
 }
 
+/// Whether `digits` (ASCII) pass the Luhn check: the last is the check digit of the rest.
+pub fn luhn_valid(digits: &[u8]) -> bool {
+    match digits.split_last() {
+        Some((&last, body)) => {
+            let body = std::str::from_utf8(body).expect("ASCII digits");
+            luhn_check_digit(body) == char::from(last)
+        }
+        None => false,
+    }
+}
+
 /// A Luhn-valid card number: a network prefix at a length it issues, random digits.
 pub fn pan() -> impl Strategy<Value = String> {
     (
