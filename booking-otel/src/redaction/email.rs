@@ -1,6 +1,8 @@
 //! Email addresses: the local part becomes `***` (`ada@example.com` →
 //! `***@example.com`); the domain stays, for debugging deliverability.
 
+use super::replace_ranges;
+
 fn is_local_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
 }
@@ -31,18 +33,7 @@ pub(super) fn mask_emails(text: &str) -> Option<String> {
             ranges.push((start, at));
         }
     }
-    if ranges.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (start, end) in ranges {
-        out.push_str(&text[last..start]);
-        out.push_str("***");
-        last = end;
-    }
-    out.push_str(&text[last..]);
-    Some(out)
+    replace_ranges(text, &ranges, "***")
 }
 
 #[cfg(test)]

@@ -54,6 +54,23 @@ mod verification_code;
 /// What a masked value becomes: a [`Sensitive`] value, a denied key's value, track data.
 pub const MASK: &str = "[REDACTED]";
 
+/// `text` with each of `ranges` (byte ranges, in order, not overlapping) replaced by
+/// `with`; `None` when there are none.
+fn replace_ranges(text: &str, ranges: &[(usize, usize)], with: &str) -> Option<String> {
+    if ranges.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for &(start, end) in ranges {
+        out.push_str(&text[last..start]);
+        out.push_str(with);
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    Some(out)
+}
+
 pub use card::{CardBrand, CardDataError, CardNumber, Cvv, Pin};
 #[cfg(feature = "sdk")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]

@@ -23,8 +23,8 @@
 //!   equivalent (`<PAN>D<YYMM>…F`), sentinels optional, are replaced whole by
 //!   [`MASK`](super::MASK): the cardholder name and discretionary data go with the PAN.
 
-use super::MASK;
 use super::card::{CardBrand, luhn_valid};
+use super::{MASK, replace_ranges};
 
 /// The fewest digits a card number has.
 pub(super) const MIN_PAN_DIGITS: usize = 13;
@@ -202,18 +202,7 @@ pub(super) fn mask_track_data(text: &str) -> Option<String> {
             None => i = pan_end,
         }
     }
-    if tracks.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (start, end) in tracks {
-        out.push_str(&text[last..start]);
-        out.push_str(MASK);
-        last = end;
-    }
-    out.push_str(&text[last..]);
-    Some(out)
+    replace_ranges(text, &tracks, MASK)
 }
 
 /// Track 1 starts at its format code `B` (and the `%` sentinel before it) when present.
