@@ -26,6 +26,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use booking_otel::batch::BatchProcessor;
 use booking_otel::metrics::{BookingMetrics, BookingStatus};
 use booking_otel::{RedactingExporter, RedactionPolicy, Step, StepError, Telemetry, booking_step};
 use opentelemetry::KeyValue;
@@ -34,8 +35,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider,
-    SimpleSpanProcessor, SpanData, SpanExporter,
+    Sampler, SdkTracer, SdkTracerProvider, SimpleSpanProcessor, SpanData, SpanExporter,
 };
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -101,17 +101,17 @@ pub enum Pipeline {
     BatchOtlp,
     /// `BatchSpanProcessor` → tail sampling (default rules) → the rest as `Batch`.
     BatchTail,
+    /// The SDK's own `BatchSpanProcessor` → discarding exporter: what `Batch` (our
+    /// counting processor, which setup installs) replaced.
+    SdkBatch,
 }
 
 /// A batch processor whose queue holds every span of a measured run (12,000 W2
 /// bookings), so the export thread's work is measured, not lost to a full queue.
-fn batch<E: SpanExporter + 'static>(exporter: E) -> BatchSpanProcessor {
-    BatchSpanProcessor::builder(exporter)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_queue_size(1 << 17)
-                .build(),
-        )
+fn batch<E: SpanExporter + 'static>(exporter: E) -> BatchProcessor {
+    BatchProcessor::builder(exporter)
+        .queue_size(1 << 17)
+        .interval(Duration::from_secs(5))
         .build()
 }
 
@@ -195,6 +195,15 @@ impl Env {
                 RedactingExporter::new(DiscardExporter, RedactionPolicy::default()),
             )),
             (Pipeline::Batch, false) => builder.with_span_processor(batch(DiscardExporter)),
+            (Pipeline::SdkBatch, _) => builder.with_span_processor(
+                opentelemetry_sdk::trace::BatchSpanProcessor::builder(DiscardExporter)
+                    .with_batch_config(
+                        opentelemetry_sdk::trace::BatchConfigBuilder::default()
+                            .with_max_queue_size(1 << 17)
+                            .build(),
+                    )
+                    .build(),
+            ),
             (Pipeline::Batch, true) => builder.with_span_processor(batch(RedactingExporter::new(
                 DiscardExporter,
                 RedactionPolicy::default(),
@@ -815,6 +824,14 @@ pub fn run(variant: &str, env: &Env) -> i64 {
             None => w1_sdk(global, black_box(1200)).unwrap_or(0),
         },
         "w1/tracing+batch" => w1_tracing(black_box(1200)).unwrap_or(0),
+        "w1/sdk+sdkbatch" => match tracer {
+            Some(t) => w1_sdk(t, black_box(1200)).unwrap_or(0),
+            None => w1_sdk(global, black_box(1200)).unwrap_or(0),
+        },
+        "w2/sdk+sdkbatch" => match tracer {
+            Some(t) => w2_sdk(t, black_box(2)),
+            None => w2_sdk(global, black_box(2)),
+        },
         "w2/sdk+batch" => match tracer {
             Some(t) => w2_sdk(t, black_box(2)),
             None => w2_sdk(global, black_box(2)),
@@ -966,6 +983,8 @@ pub fn cases() -> Vec<Case> {
         });
     }
     for (variant, pipeline, guard) in [
+        ("w1/sdk+sdkbatch", Pipeline::SdkBatch, false),
+        ("w2/sdk+sdkbatch", Pipeline::SdkBatch, false),
         ("w2/macro+batch+tail", Pipeline::BatchTail, false),
         ("w2/macro+batch+guard+tail", Pipeline::BatchTail, true),
         ("w2/macro+batch", Pipeline::Batch, false),

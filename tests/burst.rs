@@ -82,6 +82,7 @@ fn a_burst_of_ten_thousand_bookings_arrives_whole() {
         }
     });
     let bookings_took = started.elapsed();
+    let delivery = guard.delivery();
     guard.shutdown();
     let total = started.elapsed();
 
@@ -95,6 +96,18 @@ fn a_burst_of_ten_thousand_bookings_arrives_whole() {
     assert_eq!(spans.len(), 50_000, "every span arrived");
     assert_eq!(per_trace.len(), 10_000, "every trace arrived");
     assert!(per_trace.values().all(|&n| n == 5), "every trace complete");
+    // The application's own accounts say the same.
+    let counts = delivery.counts();
+    assert_eq!(
+        (
+            counts.finished,
+            counts.exported,
+            counts.dropped.total(),
+            counts.in_flight
+        ),
+        (50_000, 50_000, 0, 0),
+        "{counts:?}"
+    );
     let rss = peak_rss_kib().unwrap_or(0);
     eprintln!(
         "burst: 10,000 bookings in {bookings_took:?}, all 50,000 spans received by {total:?}; peak RSS {} MiB",

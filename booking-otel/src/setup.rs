@@ -35,7 +35,7 @@
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`/`_METRICS_` forms) | OTLP export options | OTLP exporter |
 //! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | longest string attribute value, in characters, cut after redaction (the span-specific variable wins; both win over [`Setup::attribute_value_length_limit`]); validated | setup (the Rust SDK does not implement them) |
 //! | `BOOKING_OTEL_TAIL_SAMPLING` | in-process tail sampling: `off`, `on`, or rules such as `errors,rollbacks,ratio=0.1,slower_than=2s` (wins over [`Setup::tail_sampling`]); validated | setup ([`crate::tail_sampling`]) |
-//! | `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | batch span processor (`OTEL_BSP_MAX_QUEUE_SIZE` wins over [`Setup::span_queue_size`]; setup's default queue is [`DEFAULT_SPAN_QUEUE_SIZE`], not the SDK's 2,048) | SDK |
+//! | `OTEL_BSP_SCHEDULE_DELAY` (ms), `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | the [batch processor](crate::batch) (`OTEL_BSP_MAX_QUEUE_SIZE` wins over [`Setup::span_queue_size`]; defaults: queue [`DEFAULT_SPAN_QUEUE_SIZE`], not the SDK's 2,048; batch 512; delay 1,000 ms); not a positive whole number: [`SetupError::InvalidBatchSetting`]. The export timeout is the exporter's own (`OTEL_EXPORTER_OTLP_TIMEOUT`) | booking-otel |
 //! | `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT` | periodic metric reader | SDK |
 //!
 //! Without an exporter setting, OTLP is used when an endpoint is configured (variable or
@@ -58,11 +58,11 @@ use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
-};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter};
 
+use crate::batch::{BatchProcessor, CountingExporter};
 use crate::conventions::resource;
+use crate::delivery::Delivery;
 use crate::redaction::{RedactingExporter, RedactionPolicy};
 use crate::tail_sampling::{TailSampling, TailSamplingExporter};
 use crate::telemetry::Telemetry;
@@ -122,6 +122,14 @@ pub enum SetupError {
         "telemetry is already installed: drop or shut down the first TelemetryGuard before installing again"
     )]
     AlreadyInstalled,
+    /// An `OTEL_BSP_*` variable is not a positive whole number.
+    #[error("invalid {variable} {value:?}: expected a positive whole number")]
+    InvalidBatchSetting {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+    },
     /// A length limit variable is not a whole number.
     #[error("invalid {variable} {value:?}: expected a whole number of characters")]
     InvalidLimit {
@@ -383,11 +391,7 @@ impl Setup {
                 value_length_limit = Some(limit);
             }
         }
-        // The SDK reads OTEL_BSP_MAX_QUEUE_SIZE itself; ours applies only without it.
-        let span_queue_size = match env.get("OTEL_BSP_MAX_QUEUE_SIZE") {
-            Some(_) => None,
-            None => Some(self.span_queue_size.unwrap_or(DEFAULT_SPAN_QUEUE_SIZE)),
-        };
+        let batch = BatchSettings::from_env(self.span_queue_size, env)?;
         let tail_sampling = match env.get("BOOKING_OTEL_TAIL_SAMPLING") {
             Some(rules) => TailSampling::parse(rules)?,
             None => self.tail_sampling.clone(),
@@ -403,7 +407,7 @@ impl Setup {
             sampler_from_env,
             value_length_limit,
             tail_sampling,
-            span_queue_size,
+            batch,
             #[cfg(feature = "otlp")]
             traces_endpoint_from_env: env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
                 || env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
@@ -504,8 +508,8 @@ struct Plan {
     /// Longest string attribute value, in characters.
     value_length_limit: Option<usize>,
     tail_sampling: Option<TailSampling>,
-    /// The batch queue's size, unless `OTEL_BSP_MAX_QUEUE_SIZE` sets it.
-    span_queue_size: Option<usize>,
+    /// The batch processor's settings.
+    batch: BatchSettings,
     /// An endpoint variable applies to traces: the one from code must not override it.
     /// (Endpoints matter only where OTLP export is compiled in.)
     #[cfg(feature = "otlp")]
@@ -573,15 +577,15 @@ impl Plan {
             tracer_builder = tracer_builder.with_sampler(sampler);
         }
         let policy = setup.redaction.clone();
-        tracer_builder = match self.traces {
-            ExporterKind::None => tracer_builder,
-            ExporterKind::Console => tracer_builder.with_span_processor(span_pipeline(
+        let processor = match self.traces {
+            ExporterKind::None => None,
+            ExporterKind::Console => Some(span_pipeline(
                 opentelemetry_stdout::SpanExporter::default(),
                 SpanPipeline {
                     policy,
                     value_length_limit: self.value_length_limit,
                     tail_sampling: self.tail_sampling.clone(),
-                    queue_size: self.span_queue_size,
+                    batch: self.batch,
                     meter: Some(&meter),
                 },
             )),
@@ -598,13 +602,13 @@ impl Plan {
                 let exporter = builder
                     .build()
                     .map_err(|e| SetupError::Exporter(e.to_string()))?;
-                tracer_builder.with_span_processor(span_pipeline(
+                Some(span_pipeline(
                     exporter,
                     SpanPipeline {
                         policy,
                         value_length_limit: self.value_length_limit,
                         tail_sampling: self.tail_sampling.clone(),
-                        queue_size: self.span_queue_size,
+                        batch: self.batch,
                         meter: Some(&meter),
                     },
                 ))
@@ -612,6 +616,13 @@ impl Plan {
             #[cfg(not(feature = "otlp"))]
             ExporterKind::Otlp => return Err(SetupError::OtlpDisabled("traces")),
         };
+        let delivery = processor
+            .as_ref()
+            .map(BatchProcessor::delivery)
+            .unwrap_or_default();
+        if let Some(processor) = processor {
+            tracer_builder = tracer_builder.with_span_processor(processor);
+        }
         let tracer_provider = tracer_builder.build();
 
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
@@ -634,6 +645,7 @@ impl Plan {
 
         Ok(TelemetryGuard {
             providers: Some((tracer_provider, meter_provider)),
+            delivery,
             #[cfg(feature = "otlp")]
             runtime,
         })
@@ -688,53 +700,113 @@ fn periodic_reader<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
     .build()
 }
 
-/// The production span pipeline: a batch processor over the redaction exporter wrapping
-/// `exporter`, so redaction runs on the export thread. The test kit builds the same one.
+/// The production span pipeline: our [`BatchProcessor`] over (tail sampling and) the
+/// redaction exporter wrapping `exporter`, so both run on the export thread, and a
+/// counting stage innermost, so [`Delivery`] counts what really left. The test kit
+/// builds the same one.
 /// The settings of [`span_pipeline`].
 pub(crate) struct SpanPipeline<'m> {
     pub(crate) policy: RedactionPolicy,
     pub(crate) value_length_limit: Option<usize>,
     pub(crate) tail_sampling: Option<TailSampling>,
-    /// `None`: the SDK's own (or `OTEL_BSP_MAX_QUEUE_SIZE`).
-    pub(crate) queue_size: Option<usize>,
+    pub(crate) batch: BatchSettings,
     pub(crate) meter: Option<&'m opentelemetry::metrics::Meter>,
 }
 
 pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     exporter: E,
     settings: SpanPipeline<'_>,
-) -> BatchSpanProcessor {
+) -> BatchProcessor {
     let SpanPipeline {
         policy,
         value_length_limit,
         tail_sampling,
-        queue_size,
+        batch,
         meter,
     } = settings;
-    let mut config = BatchConfigBuilder::default();
-    if let Some(queue_size) = queue_size {
-        config = config.with_max_queue_size(queue_size);
-    }
-    let config = config.build();
+    let delivery = Delivery::default();
+    let counted = CountingExporter::new(exporter, delivery.clone());
     let mut exporter =
-        RedactingExporter::new(exporter, policy).with_value_length_limit(value_length_limit);
+        RedactingExporter::new(counted, policy).with_value_length_limit(value_length_limit);
     if let Some(meter) = meter {
         exporter = exporter.with_meter(meter);
+        delivery.register_metrics(meter);
+    }
+    fn batched<E: SpanExporter + 'static>(
+        chain: E,
+        batch: BatchSettings,
+        delivery: Delivery,
+    ) -> BatchProcessor {
+        BatchProcessor::builder(chain)
+            .queue_size(batch.queue_size)
+            .batch_size(batch.batch_size)
+            .interval(batch.interval)
+            .counted_by_chain(delivery)
+            .build()
     }
     match tail_sampling {
         // Before redaction: dropped traces are never scanned.
         Some(rules) => {
-            let mut sampler = TailSamplingExporter::new(exporter, rules);
+            let mut sampler =
+                TailSamplingExporter::new(exporter, rules).with_delivery(delivery.clone());
             if let Some(meter) = meter {
                 sampler = sampler.with_meter(meter);
             }
-            BatchSpanProcessor::builder(sampler)
-                .with_batch_config(config)
-                .build()
+            batched(sampler, batch, delivery)
         }
-        None => BatchSpanProcessor::builder(exporter)
-            .with_batch_config(config)
-            .build(),
+        None => batched(exporter, batch, delivery),
+    }
+}
+
+/// The batch processor's settings: code, then `OTEL_BSP_*` variables (which win).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchSettings {
+    pub(crate) queue_size: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) interval: Duration,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings {
+            queue_size: DEFAULT_SPAN_QUEUE_SIZE,
+            batch_size: crate::batch::DEFAULT_BATCH_SIZE,
+            interval: crate::batch::DEFAULT_INTERVAL,
+        }
+    }
+}
+
+impl BatchSettings {
+    fn from_env(queue_size: Option<usize>, env: &Env) -> Result<Self, SetupError> {
+        let number = |variable: &'static str| -> Result<Option<u64>, SetupError> {
+            env.get(variable)
+                .map(|value| {
+                    value
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| SetupError::InvalidBatchSetting {
+                            variable,
+                            value: value.to_owned(),
+                        })
+                })
+                .transpose()
+        };
+        let mut settings = BatchSettings::default();
+        if let Some(spans) = queue_size {
+            settings.queue_size = spans.max(1);
+        }
+        if let Some(spans) = number("OTEL_BSP_MAX_QUEUE_SIZE")? {
+            settings.queue_size = usize::try_from(spans).unwrap_or(usize::MAX);
+        }
+        if let Some(spans) = number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")? {
+            settings.batch_size = usize::try_from(spans).unwrap_or(usize::MAX);
+        }
+        if let Some(millis) = number("OTEL_BSP_SCHEDULE_DELAY")? {
+            settings.interval = Duration::from_millis(millis);
+        }
+        Ok(settings)
     }
 }
 
@@ -743,6 +815,7 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
 #[must_use = "dropping the guard shuts telemetry down at once"]
 pub struct TelemetryGuard {
     providers: Option<(SdkTracerProvider, SdkMeterProvider)>,
+    delivery: Delivery,
     #[cfg(feature = "otlp")]
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -759,6 +832,7 @@ impl TelemetryGuard {
     fn disabled() -> Self {
         TelemetryGuard {
             providers: None,
+            delivery: Delivery::default(),
             #[cfg(feature = "otlp")]
             runtime: None,
         }
@@ -772,6 +846,21 @@ impl TelemetryGuard {
     /// The tracer provider, e.g. for a `tracing-opentelemetry` layer.
     pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
         self.providers.as_ref().map(|(t, _)| t)
+    }
+
+    /// What became of the spans finished so far: exported, sampled out, dropped by
+    /// reason, in flight. See [`Delivery`]; the same figures are exported as the
+    /// `otel.sdk.*` self-metrics.
+    ///
+    /// ```
+    /// let guard = booking_otel::setup::Setup::new("booking-service")
+    ///     .traces_exporter(booking_otel::setup::ExporterKind::None)
+    ///     .install()
+    ///     .unwrap();
+    /// assert_eq!(guard.delivery().counts().dropped.total(), 0);
+    /// ```
+    pub fn delivery(&self) -> Delivery {
+        self.delivery.clone()
     }
 
     /// The meter provider.
@@ -815,7 +904,7 @@ impl TelemetryGuard {
 /// 10,000 concurrent five-step bookings (50,000 spans) fits whole, where the SDK's
 /// default drops most of it (measured: `tests/burst.rs`). At about 600 bytes per span
 /// the queue holds at most ~40 MB; it is empty in steady state.
-pub const DEFAULT_SPAN_QUEUE_SIZE: usize = 65_536;
+pub const DEFAULT_SPAN_QUEUE_SIZE: usize = crate::batch::DEFAULT_QUEUE_SIZE;
 
 /// Whether a [`TelemetryGuard`] with installed providers is alive.
 static INSTALLED: AtomicBool = AtomicBool::new(false);

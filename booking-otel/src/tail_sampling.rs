@@ -38,8 +38,9 @@
 //!   error or a rollback, else by the ratio rule). A trace whose root has not ended
 //!   after [`decision_wait`](TailSampling::decision_wait) is decided the same way at the
 //!   next export (an idle service holds it until its next span, or shutdown). Shutdown
-//!   decides every undecided trace: nothing is dropped silently. (The SDK's batch
-//!   processor does not pass `force_flush` on to its exporter, so a flush does not.)
+//!   decides every undecided trace: nothing is dropped silently. So does a flush through
+//!   [`BatchProcessor`](crate::batch::BatchProcessor), which passes `force_flush` on to
+//!   its exporter (the SDK's batch processor does not).
 //!   Released spans go on in batches of at most 512.
 //! - **Late spans** follow their trace's decision (the last 65,536 decisions are
 //!   remembered), except that a failure or a rollback arriving after its trace was
@@ -315,6 +316,8 @@ pub struct TailSamplingExporter<E> {
     /// Never contended: the SDK does not call `export` concurrently on one exporter.
     buffer: Mutex<Buffer>,
     decisions: Option<Counter<u64>>,
+    /// Counts the spans of dropped traces as `sampled_out` (setup's accounts).
+    delivery: Option<crate::delivery::Delivery>,
 }
 
 impl<E: SpanExporter> TailSamplingExporter<E> {
@@ -325,6 +328,7 @@ impl<E: SpanExporter> TailSamplingExporter<E> {
             rules,
             buffer: Mutex::new(Buffer::default()),
             decisions: None,
+            delivery: None,
         }
     }
 
@@ -338,6 +342,18 @@ impl<E: SpanExporter> TailSamplingExporter<E> {
                 .build(),
         );
         self
+    }
+
+    /// Counts the spans of traces it drops in `delivery`'s `sampled_out`.
+    pub(crate) fn with_delivery(mut self, delivery: crate::delivery::Delivery) -> Self {
+        self.delivery = Some(delivery);
+        self
+    }
+
+    fn sampled_out(&self, spans: usize) {
+        if let Some(delivery) = &self.delivery {
+            crate::delivery::Counters::add(&delivery.counters.sampled_out, spans);
+        }
     }
 
     /// Sorts a batch: spans of kept traces go out, spans of dropped traces go, spans of
@@ -364,6 +380,8 @@ impl<E: SpanExporter> TailSamplingExporter<E> {
                     buffer.dropped.remove(&trace_id);
                     buffer.kept.insert(trace_id);
                     ready.push(span);
+                } else {
+                    self.sampled_out(1);
                 }
                 continue;
             }
@@ -438,6 +456,7 @@ impl<E: SpanExporter> TailSamplingExporter<E> {
             ready.extend(pending.spans);
             buffer.kept.insert(trace_id);
         } else {
+            self.sampled_out(pending.spans.len());
             buffer.dropped.insert(trace_id);
         }
         buffer.decided_order.push_back(trace_id);

@@ -103,7 +103,7 @@ fn shared() -> &'static Shared {
                     policy: RedactionPolicy::default(),
                     value_length_limit: None,
                     tail_sampling: None,
-                    queue_size: Some(crate::setup::DEFAULT_SPAN_QUEUE_SIZE),
+                    batch: crate::setup::BatchSettings::default(),
                     meter: None,
                 },
             ))

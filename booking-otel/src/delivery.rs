@@ -1,0 +1,321 @@
+//! What became of every finished span: exported, sampled out, dropped (and why), or still
+//! on its way. The books always balance:
+//!
+//! ```text
+//! finished == exported + sampled_out + dropped.total() + in_flight
+//! ```
+//!
+//! and `in_flight` is 0 once the pipeline has been flushed or shut down. Upstream's batch
+//! processor only logs its drops; [`BatchProcessor`](crate::batch::BatchProcessor) counts
+//! each one by reason, and [`Delivery`] reads the counts at any time. They are also
+//! exported as the OpenTelemetry SDK self-metrics (see [`Delivery::register_metrics`]):
+//!
+//! | metric | attributes | meaning |
+//! |---|---|---|
+//! | `otel.sdk.processor.span.processed` | `error.type` = `queue_full` / `already_shutdown` when dropped | spans the batch processor took or dropped |
+//! | `otel.sdk.processor.span.queue.size` | | spans waiting in the queue now |
+//! | `otel.sdk.processor.span.queue.capacity` | | the queue's size |
+//! | `otel.sdk.exporter.span.exported` | `error.type` = `export_failed` when the export failed | spans the exporter accepted (or failed to send) |
+//! | `booking_otel.span.sampled_out` | | spans tail sampling decided not to keep |
+//!
+//! ```
+//! use booking_otel::batch::BatchProcessor;
+//! use opentelemetry::trace::{Tracer, TracerProvider};
+//! use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+//!
+//! let processor = BatchProcessor::builder(InMemorySpanExporter::default()).build();
+//! let delivery = processor.delivery();
+//! let provider = SdkTracerProvider::builder().with_span_processor(processor).build();
+//! provider.tracer("demo").in_span("booking.create", |_| {});
+//! provider.force_flush().unwrap();
+//!
+//! let counts = delivery.counts();
+//! assert_eq!(counts.finished, 1);
+//! assert_eq!(counts.exported, 1);
+//! assert_eq!(counts.dropped.total(), 0);
+//! assert_eq!(counts.in_flight, 0);
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Meter;
+
+/// The live counters one pipeline shares between the booking threads (finished, queue
+/// drops), the export thread (exported, failed) and tail sampling (sampled out).
+///
+/// Ordering: a span is counted as finished before it enters the queue, and the queue
+/// hands it to the export thread with release/acquire ordering; settled counts are
+/// stored with `Release` and read with `Acquire` before `finished` is read, so a reader
+/// never sees a span settled but not finished.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// Spans the queue accepted.
+    pub(crate) accepted: AtomicU64,
+    /// Spans the export thread took out of the queue.
+    pub(crate) taken: AtomicU64,
+    pub(crate) exported: AtomicU64,
+    pub(crate) export_failed: AtomicU64,
+    pub(crate) queue_full: AtomicU64,
+    pub(crate) after_shutdown: AtomicU64,
+    pub(crate) sampled_out: AtomicU64,
+    pub(crate) capacity: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Release);
+    }
+}
+
+/// Spans that will never be exported, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Dropped {
+    /// The batch queue was full when the span ended (the collector is slower than the
+    /// application, or down, for longer than the queue lasts).
+    pub queue_full: u64,
+    /// The exporter returned an error for the batch holding the span (collector
+    /// unreachable, timeout, rejected request).
+    pub export_failed: u64,
+    /// The span ended after the pipeline was shut down.
+    pub after_shutdown: u64,
+}
+
+impl Dropped {
+    /// All dropped spans, whatever the reason.
+    pub fn total(&self) -> u64 {
+        self.queue_full + self.export_failed + self.after_shutdown
+    }
+}
+
+/// A snapshot of a pipeline's accounts; see the [module docs](self).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryCounts {
+    /// Sampled spans that ended and reached the pipeline.
+    pub finished: u64,
+    /// Spans the exporter accepted.
+    pub exported: u64,
+    /// Spans tail sampling decided not to keep (a decision, not a loss).
+    pub sampled_out: u64,
+    /// Spans lost, by reason.
+    pub dropped: Dropped,
+    /// Spans still on their way: in the queue, in an export, or waiting for a tail
+    /// sampling decision. Zero after a flush or shutdown.
+    pub in_flight: u64,
+    /// Spans waiting in the batch queue now (part of `in_flight`).
+    pub queued: u64,
+}
+
+/// A handle on one pipeline's accounts. Cheap to clone; reading is a handful of atomic
+/// loads. Get one from [`BatchProcessor::delivery`](crate::batch::BatchProcessor::delivery)
+/// or [`TelemetryGuard::delivery`](crate::setup::TelemetryGuard::delivery).
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl Delivery {
+    pub(crate) fn new(capacity: usize) -> Self {
+        let counters = Counters::default();
+        counters.capacity.store(capacity as u64, Ordering::Relaxed);
+        Delivery {
+            counters: Arc::new(counters),
+        }
+    }
+
+    /// The accounts now.
+    pub fn counts(&self) -> DeliveryCounts {
+        let c = &*self.counters;
+        // Settled counts first (Acquire), then the ones they follow from.
+        let exported = c.exported.load(Ordering::Acquire);
+        let export_failed = c.export_failed.load(Ordering::Acquire);
+        let sampled_out = c.sampled_out.load(Ordering::Acquire);
+        let taken = c.taken.load(Ordering::Acquire);
+        let queue_full = c.queue_full.load(Ordering::Acquire);
+        let after_shutdown = c.after_shutdown.load(Ordering::Acquire);
+        let accepted = c.accepted.load(Ordering::Acquire);
+        let dropped = Dropped {
+            queue_full,
+            export_failed,
+            after_shutdown,
+        };
+        let finished = accepted + queue_full + after_shutdown;
+        DeliveryCounts {
+            finished,
+            exported,
+            sampled_out,
+            dropped,
+            in_flight: finished.saturating_sub(exported + sampled_out + dropped.total()),
+            queued: accepted.saturating_sub(taken),
+        }
+    }
+
+    /// Reports these accounts as the SDK self-metrics (names from the semantic
+    /// conventions' "OTel SDK metrics", still in development there) listed in the [module docs](self),
+    /// through observable instruments: nothing is recorded on the booking thread, the
+    /// meter reads the counters when it collects.
+    pub fn register_metrics(&self, meter: &Meter) {
+        let component = [KeyValue::new(
+            "otel.component.type",
+            "batching_span_processor",
+        )];
+        let with_error = |error: &'static str| {
+            let mut attributes = component.to_vec();
+            attributes.push(KeyValue::new("error.type", error));
+            attributes
+        };
+
+        let counters = Arc::clone(&self.counters);
+        let (ok, full, shut) = (
+            component.to_vec(),
+            with_error("queue_full"),
+            with_error("already_shutdown"),
+        );
+        meter
+            .u64_observable_counter("otel.sdk.processor.span.processed")
+            .with_unit("{span}")
+            .with_description("Spans the batch processor took, or dropped (error.type).")
+            .with_callback(move |observer| {
+                observer.observe(counters.accepted.load(Ordering::Relaxed), &ok);
+                observer.observe(counters.queue_full.load(Ordering::Relaxed), &full);
+                observer.observe(counters.after_shutdown.load(Ordering::Relaxed), &shut);
+            })
+            .build();
+
+        let counters = Arc::clone(&self.counters);
+        let attributes = component.to_vec();
+        meter
+            .i64_observable_up_down_counter("otel.sdk.processor.span.queue.size")
+            .with_unit("{span}")
+            .with_description("Spans waiting in the batch queue.")
+            .with_callback(move |observer| {
+                let queued = counters
+                    .accepted
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(counters.taken.load(Ordering::Relaxed));
+                observer.observe(i64::try_from(queued).unwrap_or(i64::MAX), &attributes);
+            })
+            .build();
+
+        let counters = Arc::clone(&self.counters);
+        let attributes = component.to_vec();
+        meter
+            .i64_observable_up_down_counter("otel.sdk.processor.span.queue.capacity")
+            .with_unit("{span}")
+            .with_description("The batch queue's size.")
+            .with_callback(move |observer| {
+                let capacity = counters.capacity.load(Ordering::Relaxed);
+                observer.observe(i64::try_from(capacity).unwrap_or(i64::MAX), &attributes);
+            })
+            .build();
+
+        let counters = Arc::clone(&self.counters);
+        let (ok, failed) = (component.to_vec(), with_error("export_failed"));
+        meter
+            .u64_observable_counter("otel.sdk.exporter.span.exported")
+            .with_unit("{span}")
+            .with_description("Spans the exporter accepted, or failed to send (error.type).")
+            .with_callback(move |observer| {
+                observer.observe(counters.exported.load(Ordering::Relaxed), &ok);
+                observer.observe(counters.export_failed.load(Ordering::Relaxed), &failed);
+            })
+            .build();
+
+        let counters = Arc::clone(&self.counters);
+        meter
+            .u64_observable_counter("booking_otel.span.sampled_out")
+            .with_unit("{span}")
+            .with_description("Spans tail sampling decided not to keep.")
+            .with_callback(move |observer| {
+                observer.observe(counters.sampled_out.load(Ordering::Relaxed), &[]);
+            })
+            .build();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+    fn exported(exporter: &InMemoryMetricExporter) -> Vec<(String, Vec<KeyValue>, i128)> {
+        let mut points = Vec::new();
+        for resource in exporter.get_finished_metrics().expect("metrics") {
+            for scope in resource.scope_metrics() {
+                for metric in scope.metrics() {
+                    let name = metric.name().to_owned();
+                    match metric.data() {
+                        AggregatedMetrics::U64(MetricData::Sum(sum)) => {
+                            for p in sum.data_points() {
+                                let attributes = p.attributes().cloned().collect();
+                                points.push((name.clone(), attributes, i128::from(p.value())));
+                            }
+                        }
+                        AggregatedMetrics::I64(MetricData::Sum(sum)) => {
+                            for p in sum.data_points() {
+                                let attributes = p.attributes().cloned().collect();
+                                points.push((name.clone(), attributes, i128::from(p.value())));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        points
+    }
+
+    #[test]
+    fn the_accounts_are_exported_as_sdk_self_metrics() {
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        let delivery = Delivery::new(100);
+        delivery.register_metrics(&provider.meter("test"));
+        let c = &delivery.counters;
+        Counters::add(&c.accepted, 7);
+        Counters::add(&c.taken, 5);
+        Counters::add(&c.exported, 4);
+        Counters::add(&c.export_failed, 1);
+        Counters::add(&c.queue_full, 3);
+        Counters::add(&c.sampled_out, 2);
+        provider.force_flush().expect("flush");
+
+        let points = exported(&exporter);
+        let value = |name: &str, error: Option<&str>| {
+            points
+                .iter()
+                .filter(|(n, attributes, _)| {
+                    n == name
+                        && attributes
+                            .iter()
+                            .find(|kv| kv.key.as_str() == "error.type")
+                            .map(|kv| kv.value.as_str().into_owned())
+                            .as_deref()
+                            == error
+                })
+                .map(|(_, _, v)| *v)
+                .sum::<i128>()
+        };
+        assert_eq!(value("otel.sdk.processor.span.processed", None), 7);
+        assert_eq!(
+            value("otel.sdk.processor.span.processed", Some("queue_full")),
+            3
+        );
+        assert_eq!(value("otel.sdk.processor.span.queue.size", None), 2);
+        assert_eq!(value("otel.sdk.processor.span.queue.capacity", None), 100);
+        assert_eq!(value("otel.sdk.exporter.span.exported", None), 4);
+        assert_eq!(
+            value("otel.sdk.exporter.span.exported", Some("export_failed")),
+            1
+        );
+        assert_eq!(value("booking_otel.span.sampled_out", None), 2);
+        assert_eq!(delivery.counts().finished, 10);
+    }
+}

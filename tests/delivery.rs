@@ -1,0 +1,261 @@
+//! The books balance: every finished span is exported, sampled out, or dropped and
+//! counted by reason (`finished == exported + sampled_out + dropped + in_flight`, with
+//! nothing in flight after a flush), under several threads, with a fast, a slow and a
+//! failing exporter, and through `setup` with tail sampling. A watchdog fails a hang.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use booking_otel::batch::BatchProcessor;
+use booking_otel::delivery::DeliveryCounts;
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter, SpanProcessor};
+
+/// Accepts every batch (after `delay`), or fails every `fail_every`-th batch; counts the
+/// spans it really accepted, so the test compares the books with what arrived.
+#[derive(Debug, Clone, Default)]
+struct Exporter {
+    delay: Duration,
+    fail_every: Option<usize>,
+    batches: Arc<AtomicUsize>,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl SpanExporter for Exporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        std::thread::sleep(self.delay);
+        let n = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.fail_every.is_some_and(|every| n.is_multiple_of(every)) {
+            return Err(OTelSdkError::InternalFailure("collector said no".into()));
+        }
+        self.accepted.fetch_add(batch.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn watchdog() {
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_secs(60));
+        eprintln!("watchdog: a delivery test hung for 60 s");
+        std::process::abort();
+    });
+}
+
+/// `threads` threads each end `spans` spans through `processor`, then the provider
+/// shuts down; returns the final accounts.
+fn run(processor: BatchProcessor, threads: usize, spans: usize) -> (DeliveryCounts, OTelSdkResult) {
+    let delivery = processor.delivery();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tracer = provider.tracer("delivery-test");
+            let delivery = delivery.clone();
+            scope.spawn(move || {
+                for _ in 0..spans {
+                    tracer.start("booking.step").end();
+                    // Readable at any time, and never more settled than finished.
+                    let now = delivery.counts();
+                    assert!(
+                        now.exported + now.sampled_out + now.dropped.total() <= now.finished,
+                        "{now:?}"
+                    );
+                }
+            });
+        }
+    });
+    let shutdown = provider.shutdown();
+    (delivery.counts(), shutdown)
+}
+
+fn assert_balanced(counts: &DeliveryCounts, expected_finished: u64) {
+    assert_eq!(counts.finished, expected_finished, "{counts:?}");
+    assert_eq!(
+        counts.in_flight, 0,
+        "nothing in flight after shutdown: {counts:?}"
+    );
+    assert_eq!(counts.queued, 0, "{counts:?}");
+    assert_eq!(
+        counts.finished,
+        counts.exported + counts.sampled_out + counts.dropped.total(),
+        "the books balance: {counts:?}"
+    );
+}
+
+#[test]
+fn a_fast_exporter_receives_every_span_from_four_threads() {
+    watchdog();
+    let exporter = Exporter::default();
+    let processor = BatchProcessor::builder(exporter.clone())
+        .queue_size(65_536)
+        .batch_size(512)
+        .build();
+    let (counts, shutdown) = run(processor, 4, 5_000);
+    shutdown.expect("shutdown");
+    assert_balanced(&counts, 20_000);
+    assert_eq!(counts.exported, 20_000, "{counts:?}");
+    assert_eq!(counts.dropped.total(), 0, "{counts:?}");
+    assert_eq!(exporter.accepted.load(Ordering::Relaxed), 20_000);
+}
+
+#[test]
+fn a_slow_exporter_behind_a_small_queue_drops_and_counts_every_drop() {
+    watchdog();
+    let exporter = Exporter {
+        delay: Duration::from_millis(20),
+        ..Exporter::default()
+    };
+    let processor = BatchProcessor::builder(exporter.clone())
+        .queue_size(256)
+        .batch_size(64)
+        .build();
+    let (counts, shutdown) = run(processor, 4, 2_000);
+    shutdown.expect("shutdown");
+    assert_balanced(&counts, 8_000);
+    assert!(
+        counts.dropped.queue_full > 0,
+        "a 256-span queue in front of a 20 ms exporter overflows: {counts:?}"
+    );
+    assert_eq!(counts.dropped.export_failed, 0);
+    assert_eq!(
+        counts.exported,
+        exporter.accepted.load(Ordering::Relaxed) as u64,
+        "exported is what the exporter accepted"
+    );
+}
+
+#[test]
+fn a_failing_exporter_has_its_failures_counted_as_export_failed() {
+    watchdog();
+    let exporter = Exporter {
+        fail_every: Some(2),
+        ..Exporter::default()
+    };
+    let processor = BatchProcessor::builder(exporter.clone())
+        .queue_size(65_536)
+        .batch_size(100)
+        .build();
+    // Shutdown reports a failed last export, if the last one failed.
+    let (counts, _) = run(processor, 3, 2_000);
+    assert_balanced(&counts, 6_000);
+    assert!(counts.dropped.export_failed > 0, "{counts:?}");
+    assert_eq!(
+        counts.exported,
+        exporter.accepted.load(Ordering::Relaxed) as u64
+    );
+    assert_eq!(counts.exported + counts.dropped.export_failed, 6_000);
+}
+
+#[test]
+fn spans_reaching_a_shut_down_processor_are_counted_not_lost() {
+    // A real span, as the SDK hands it to processors.
+    let memory = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let source = SdkTracerProvider::builder()
+        .with_simple_exporter(memory.clone())
+        .build();
+    source
+        .tracer("delivery-test")
+        .start("booking.confirm")
+        .end();
+    let span = memory.get_finished_spans().expect("spans").remove(0);
+
+    let exporter = Exporter::default();
+    let processor = BatchProcessor::builder(exporter.clone()).build();
+    let delivery = processor.delivery();
+    processor.on_end(span.clone());
+    processor.shutdown().expect("shutdown");
+    processor.on_end(span);
+    assert!(
+        processor.force_flush().is_err(),
+        "flush after shutdown is an error"
+    );
+    assert!(
+        processor.shutdown().is_err(),
+        "a second shutdown is an error, not a hang"
+    );
+    let counts = delivery.counts();
+    assert_eq!(counts.exported, 1, "{counts:?}");
+    assert_eq!(counts.dropped.after_shutdown, 1, "{counts:?}");
+    assert_balanced(&counts, 2);
+}
+
+#[test]
+fn flush_exports_what_finished_before_it_and_reaches_the_exporter() {
+    let exporter = Exporter::default();
+    let processor = BatchProcessor::builder(exporter.clone())
+        .interval(Duration::from_secs(3600))
+        .build();
+    let delivery = processor.delivery();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    let tracer = provider.tracer("delivery-test");
+    for _ in 0..10 {
+        tracer.start("booking.step").end();
+    }
+    assert_eq!(delivery.counts().in_flight, 10, "waiting for the interval");
+    provider.force_flush().expect("flush");
+    let counts = delivery.counts();
+    assert_eq!((counts.exported, counts.in_flight), (10, 0), "{counts:?}");
+    assert_eq!(exporter.accepted.load(Ordering::Relaxed), 10);
+    let _ = provider.shutdown();
+}
+
+mod support;
+
+/// Through `setup`, tail sampling and a real OTLP receiver: what the receiver got is what
+/// the books say was exported, and the rest was sampled out, not lost.
+#[test]
+fn setup_accounts_for_every_span_with_tail_sampling_and_a_real_receiver() {
+    use booking_otel::setup::{ExporterKind, Setup};
+    use booking_otel::tail_sampling::TailSampling;
+
+    watchdog();
+    let receiver = support::receiver::Running::start();
+    let guard = Setup::new("delivery-test")
+        .otlp_endpoint(format!("http://{}", receiver.address))
+        .metrics_exporter(ExporterKind::None)
+        .tail_sampling(TailSampling::default().ratio(0.25))
+        .install()
+        .expect("setup");
+    let delivery = guard.delivery();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for i in 0..500 {
+                    booking_otel::Step::new("booking.create")
+                        .run(|| {
+                            booking_otel::Step::new("booking.confirm").run(|| {
+                                if i % 10 == 0 {
+                                    Err(std::io::Error::other("declined"))
+                                } else {
+                                    Ok(())
+                                }
+                            })
+                        })
+                        .ok();
+                }
+            });
+        }
+    });
+    guard.flush();
+    let flushed = delivery.counts();
+    assert_eq!(flushed.finished, 2_000, "{flushed:?}");
+    assert_eq!(
+        flushed.in_flight, 0,
+        "a flush reaches tail sampling: {flushed:?}"
+    );
+    assert!(flushed.sampled_out > 0, "{flushed:?}");
+    guard.shutdown();
+    let counts = delivery.counts();
+    assert_balanced(&counts, 2_000);
+    assert_eq!(counts.dropped.total(), 0, "{counts:?}");
+    assert_eq!(
+        counts.exported,
+        receiver.spans().len() as u64,
+        "exported is what the receiver got: {counts:?}"
+    );
+}
