@@ -146,7 +146,11 @@ fn a_failing_exporter_has_its_failures_counted_as_export_failed() {
         counts.exported,
         exporter.accepted.load(Ordering::Relaxed) as u64
     );
-    assert_eq!(counts.exported + counts.dropped.export_failed, 6_000);
+    // At shutdown a failed export stops the drain: the rest is counted as unsent.
+    assert_eq!(
+        counts.exported + counts.dropped.export_failed + counts.dropped.unsent_at_shutdown,
+        6_000
+    );
 }
 
 #[test]
@@ -258,4 +262,55 @@ fn setup_accounts_for_every_span_with_tail_sampling_and_a_real_receiver() {
         receiver.spans().len() as u64,
         "exported is what the receiver got: {counts:?}"
     );
+}
+
+/// Never answers: a collector that accepted the connection and went silent.
+#[derive(Debug)]
+struct Hung;
+
+impl SpanExporter for Hung {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        std::future::pending().await
+    }
+}
+
+#[test]
+fn a_hung_exporter_is_abandoned_after_the_export_timeout_and_shutdown_keeps_its_timeout() {
+    watchdog();
+    let processor = BatchProcessor::builder(Hung)
+        .batch_size(10)
+        .max_concurrent_exports(1)
+        .export_timeout(Duration::from_millis(50))
+        .interval(Duration::from_millis(10))
+        .build();
+    let delivery = processor.delivery();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    let tracer = provider.tracer("delivery-test");
+    for _ in 0..25 {
+        tracer.start("booking.step").end();
+    }
+    // The hung exports are abandoned one after the other and counted.
+    let started = std::time::Instant::now();
+    while delivery.counts().dropped.export_failed < 25 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            delivery.counts()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for _ in 0..5_000 {
+        tracer.start("booking.step").end();
+    }
+    let shutdown = std::time::Instant::now();
+    let result = provider.shutdown_with_timeout(Duration::from_millis(300));
+    let took = shutdown.elapsed();
+    assert!(result.is_err(), "a shutdown that gave up says so");
+    assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
+    let counts = delivery.counts();
+    assert_balanced(&counts, 5_025);
+    assert!(counts.dropped.unsent_at_shutdown > 0, "{counts:?}");
+    assert_eq!(counts.exported, 0);
 }

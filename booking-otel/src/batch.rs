@@ -53,6 +53,13 @@ pub const DEFAULT_QUEUE_SIZE: usize = 65_536;
 pub const DEFAULT_BATCH_SIZE: usize = 512;
 /// The default time between exports when batches do not fill up.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+/// The default number of batches exported at once when the queue holds several: a slow
+/// collector (200 ms per export) then still takes 4 × 512 spans per round trip.
+pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 4;
+/// The longest one export may take before it is abandoned and its spans counted as
+/// `export_failed` (`OTEL_BSP_EXPORT_TIMEOUT`'s default). The OTLP exporters time out
+/// sooner on their own (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s).
+pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`force_flush`](SpanProcessor::force_flush) waits for the export thread.
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -64,6 +71,8 @@ pub struct BatchProcessorBuilder<E> {
     batch_size: usize,
     interval: Duration,
     flush_timeout: Duration,
+    max_concurrent_exports: usize,
+    export_timeout: Duration,
     delivery: Option<Delivery>,
 }
 
@@ -87,6 +96,22 @@ impl<E: SpanExporter + 'static> BatchProcessorBuilder<E> {
     /// [`DEFAULT_INTERVAL`].
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many batches are exported at once when the queue holds several (at least 1).
+    /// Default [`DEFAULT_MAX_CONCURRENT_EXPORTS`]. The exporter must accept concurrent
+    /// `export` calls, as the OTLP exporters and this crate's wrappers do.
+    pub fn max_concurrent_exports(mut self, exports: usize) -> Self {
+        self.max_concurrent_exports = exports.max(1);
+        self
+    }
+
+    /// The longest one export may take; past it the export is abandoned (dropped, which
+    /// cancels it) and its spans are counted as `export_failed`, so a hung exporter
+    /// cannot stall the queue forever. Default [`DEFAULT_EXPORT_TIMEOUT`].
+    pub fn export_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = timeout;
         self
     }
 
@@ -130,7 +155,10 @@ impl<E: SpanExporter + 'static> BatchProcessorBuilder<E> {
             counters: std::sync::Arc::clone(&delivery.counters),
             signalled: std::sync::Arc::clone(&signalled),
             batch_size,
+            concurrency: self.max_concurrent_exports,
             interval: self.interval,
+            export_timeout: self.export_timeout,
+            stashed: std::collections::VecDeque::new(),
         };
         let handle = std::thread::Builder::new()
             .name("booking-otel.export".into())
@@ -157,8 +185,17 @@ const CONTROL_CAPACITY: usize = 64;
 enum Control {
     /// A batch is full.
     Export,
-    Flush(SyncSender<OTelSdkResult>),
-    Shutdown(Duration, SyncSender<OTelSdkResult>),
+    /// Export everything queued, starting nothing after `drain_by`.
+    Flush {
+        drain_by: Instant,
+        reply: SyncSender<OTelSdkResult>,
+    },
+    /// Like `Flush`, then drop what is left and shut the exporter down by `deadline`.
+    Shutdown {
+        drain_by: Instant,
+        deadline: Instant,
+        reply: SyncSender<OTelSdkResult>,
+    },
     Resource(Box<Resource>),
 }
 
@@ -180,8 +217,8 @@ impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Control::Export => "Export",
-            Control::Flush(_) => "Flush",
-            Control::Shutdown(..) => "Shutdown",
+            Control::Flush { .. } => "Flush",
+            Control::Shutdown { .. } => "Shutdown",
             Control::Resource(_) => "Resource",
         })
     }
@@ -197,6 +234,8 @@ impl BatchProcessor {
             batch_size: DEFAULT_BATCH_SIZE,
             interval: DEFAULT_INTERVAL,
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            max_concurrent_exports: DEFAULT_MAX_CONCURRENT_EXPORTS,
+            export_timeout: DEFAULT_EXPORT_TIMEOUT,
             delivery: None,
         }
     }
@@ -265,14 +304,28 @@ impl SpanProcessor for BatchProcessor {
         if self.shut_down.load(Ordering::Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        self.request(Control::Flush, self.flush_timeout)
+        let drain_by = Instant::now() + self.flush_timeout.mul_f32(0.9);
+        self.request(
+            |reply| Control::Flush { drain_by, reply },
+            self.flush_timeout,
+        )
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         if self.shut_down.swap(true, Ordering::Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        let result = self.request(|reply| Control::Shutdown(timeout, reply), timeout);
+        // Keep a fifth of the time for the exporter's own shutdown.
+        let now = Instant::now();
+        let (drain_by, deadline) = (now + timeout.mul_f32(0.8), now + timeout);
+        let result = self.request(
+            |reply| Control::Shutdown {
+                drain_by,
+                deadline,
+                reply,
+            },
+            timeout,
+        );
         if result.is_ok()
             && let Some(handle) = self.handle.lock().ok().and_then(|mut h| h.take())
         {
@@ -290,7 +343,11 @@ impl SpanProcessor for BatchProcessor {
 
 /// The exporter behind the queue, object-safe so the worker is one type.
 trait ExportChain: Send {
-    fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult;
+    /// Exports the batches at once; resolves to the first failure.
+    fn export(
+        &self,
+        batches: Vec<Vec<SpanData>>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = OTelSdkResult> + Send + '_>>;
     fn force_flush(&self) -> OTelSdkResult;
     fn shutdown(&self, timeout: Duration) -> OTelSdkResult;
     fn set_resource(&mut self, resource: &Resource);
@@ -299,8 +356,17 @@ trait ExportChain: Send {
 struct Plain<E>(E);
 
 impl<E: SpanExporter> ExportChain for Plain<E> {
-    fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        futures_executor::block_on(self.0.export(batch))
+    fn export(
+        &self,
+        batches: Vec<Vec<SpanData>>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = OTelSdkResult> + Send + '_>> {
+        let exports = batches.into_iter().map(|batch| self.0.export(batch));
+        Box::pin(async move {
+            futures_util::future::join_all(exports)
+                .await
+                .into_iter()
+                .collect()
+        })
     }
     fn force_flush(&self) -> OTelSdkResult {
         self.0.force_flush()
@@ -320,66 +386,110 @@ struct Worker {
     counters: std::sync::Arc<Counters>,
     signalled: std::sync::Arc<AtomicBool>,
     batch_size: usize,
+    concurrency: usize,
     interval: Duration,
+    export_timeout: Duration,
+    /// Control messages read while an export was in flight, handled next.
+    stashed: std::collections::VecDeque<Control>,
 }
 
 impl Worker {
+    /// The export thread. It exports one round (up to `concurrency` batches) at a time
+    /// and looks at its control messages between rounds, so a flush or a shutdown is
+    /// never stuck behind a long backlog on a slow collector.
     fn run(mut self) {
         // Exporters' own telemetry (tonic, hyper) must not feed back into the pipeline.
         let _suppressed = Context::enter_telemetry_suppressed_scope();
         let mut next = Instant::now() + self.interval;
+        // Spans the last tick found queued: exported before the thread waits again.
+        let mut owed = 0;
         loop {
-            let wait = next.saturating_duration_since(Instant::now());
-            match self.commands.recv_timeout(wait) {
-                Ok(Control::Export) => {
-                    self.signalled.store(false, Ordering::Relaxed);
-                    let _ = self.export(true);
-                }
-                Ok(Control::Flush(reply)) => {
-                    let exported = self.export(false);
+            let backlog = owed > 0 || self.queued() >= self.batch_size;
+            let wait = if backlog {
+                Duration::ZERO
+            } else {
+                next.saturating_duration_since(Instant::now())
+            };
+            let message = match self.stashed.pop_front() {
+                Some(message) => Ok(message),
+                None => self.commands.recv_timeout(wait),
+            };
+            match message {
+                Ok(Control::Export) => self.signalled.store(false, Ordering::Relaxed),
+                Ok(Control::Flush { drain_by, reply }) => {
+                    let exported = self.drain(Some(drain_by));
                     let flushed = self.exporter.force_flush();
+                    owed = 0;
                     let _ = reply.send(exported.and(flushed));
                 }
-                Ok(Control::Shutdown(timeout, reply)) => {
-                    let exported = self.export(false);
-                    let shut = self.exporter.shutdown(timeout);
-                    let _ = reply.send(exported.and(shut));
-                    break;
+                Ok(Control::Shutdown {
+                    drain_by,
+                    deadline,
+                    reply,
+                }) => {
+                    // Answer within the caller's timeout: give up on what is left at
+                    // `drain_by`, and leave the rest of the time to the exporter.
+                    let exported = self.drain(Some(drain_by));
+                    let abandoned = self.abandon_queue();
+                    let shut = self
+                        .exporter
+                        .shutdown(deadline.saturating_duration_since(Instant::now()));
+                    let _ = reply.send(exported.and(abandoned).and(shut));
+                    return;
                 }
                 Ok(Control::Resource(resource)) => self.exporter.set_resource(&resource),
+                Err(RecvTimeoutError::Timeout) if backlog => {
+                    let limit = owed.max(self.batch_size * self.concurrency);
+                    let (taken, _) = self.round(limit, None);
+                    owed = owed.saturating_sub(taken);
+                }
                 Err(RecvTimeoutError::Timeout) => {
-                    let _ = self.export(false);
+                    owed = self.queued();
                     next = Instant::now() + self.interval;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.export(false);
+                    let _ = self.drain(Some(Instant::now() + DEFAULT_FLUSH_TIMEOUT));
+                    let _ = self.abandon_queue();
                     let _ = self.exporter.shutdown(DEFAULT_FLUSH_TIMEOUT);
-                    break;
+                    return;
                 }
             }
         }
-        // Spans pushed after this point find the receiver gone: `after_shutdown`.
+        // Spans pushed after the thread returns find the receiver gone: `after_shutdown`.
     }
 
-    /// Exports what is queued now, in batches; with `full_only`, only whole batches.
-    /// Returns the first failure.
-    fn export(&mut self, full_only: bool) -> OTelSdkResult {
-        let queued = |c: &Counters| {
-            c.accepted
-                .load(Ordering::Acquire)
-                .saturating_sub(c.taken.load(Ordering::Relaxed)) as usize
-        };
-        // What is queued now, and no more: under sustained load the thread must come
-        // back to its control messages.
-        let mut budget = queued(&self.counters);
-        let mut result = Ok(());
-        while budget > 0 {
-            if full_only && queued(&self.counters) < self.batch_size {
+    fn queued(&self) -> usize {
+        let c = &*self.counters;
+        c.accepted
+            .load(Ordering::Acquire)
+            .saturating_sub(c.taken.load(Ordering::Relaxed)) as usize
+    }
+
+    /// Exports everything queued now, round after round, starting none after
+    /// `deadline` and none after a failed round (the collector is down or refusing: the
+    /// caller is waiting, and the next round would fail too). Returns the first failure.
+    fn drain(&mut self, deadline: Option<Instant>) -> OTelSdkResult {
+        let mut budget = self.queued();
+        while budget > 0 && deadline.is_none_or(|deadline| Instant::now() < deadline) {
+            let (taken, exported) = self.round(budget, deadline);
+            if taken == 0 {
                 break;
             }
-            let limit = self.batch_size.min(budget);
-            let mut batch = Vec::with_capacity(limit);
-            while batch.len() < limit {
+            exported?;
+            budget = budget.saturating_sub(taken);
+        }
+        Ok(())
+    }
+
+    /// One round: up to `concurrency` batches, at most `limit` spans, exported at once.
+    /// Returns how many spans it took and the first failure.
+    fn round(&mut self, limit: usize, deadline: Option<Instant>) -> (usize, OTelSdkResult) {
+        let mut batches = Vec::with_capacity(self.concurrency);
+        let mut taken = 0;
+        while batches.len() < self.concurrency && taken < limit {
+            let size = self.batch_size.min(limit - taken);
+            let mut batch = Vec::with_capacity(size);
+            while batch.len() < size {
                 match self.queue.try_recv() {
                     Ok(span) => batch.push(span),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
@@ -388,13 +498,92 @@ impl Worker {
             if batch.is_empty() {
                 break;
             }
-            budget = budget.saturating_sub(batch.len());
-            Counters::add(&self.counters.taken, batch.len());
-            if let Err(error) = self.exporter.export(batch) {
-                result = result.and(Err(error));
+            taken += batch.len();
+            batches.push(batch);
+        }
+        if batches.is_empty() {
+            return (0, Ok(()));
+        }
+        Counters::add(&self.counters.taken, taken);
+        let now = Instant::now();
+        let deadline = match deadline {
+            Some(deadline) => deadline.min(now + self.export_timeout),
+            None => now + self.export_timeout,
+        };
+        let export = self.exporter.export(batches);
+        let result = Self::wait_for(
+            export,
+            deadline,
+            &self.commands,
+            &mut self.stashed,
+            self.export_timeout,
+        );
+        (taken, result)
+    }
+
+    /// Runs `export` on this thread until it completes or `deadline` passes (then drops
+    /// it, which cancels it: the counting stage counts its spans as `export_failed`).
+    /// Meanwhile it reads control messages: they are handled after this round, and a
+    /// flush or shutdown brings the deadline forward to its own.
+    fn wait_for(
+        mut export: std::pin::Pin<Box<dyn std::future::Future<Output = OTelSdkResult> + Send + '_>>,
+        mut deadline: Instant,
+        commands: &Receiver<Control>,
+        stashed: &mut std::collections::VecDeque<Control>,
+        export_timeout: Duration,
+    ) -> OTelSdkResult {
+        use std::sync::Arc;
+        use std::task::{Context as TaskContext, Poll, Wake, Waker};
+
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+            fn wake_by_ref(self: &Arc<Self>) {
+                self.0.unpark();
             }
         }
-        result
+
+        // How often control messages are looked at while an export is in flight.
+        const CONTROL_POLL: Duration = Duration::from_millis(5);
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = TaskContext::from_waker(&waker);
+        loop {
+            if let Poll::Ready(result) = export.as_mut().poll(&mut cx) {
+                return result;
+            }
+            while let Ok(message) = commands.try_recv() {
+                match &message {
+                    Control::Flush { drain_by, .. } | Control::Shutdown { drain_by, .. } => {
+                        deadline = deadline.min(*drain_by);
+                    }
+                    Control::Export | Control::Resource(_) => {}
+                }
+                stashed.push_back(message);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(OTelSdkError::Timeout(export_timeout));
+            }
+            std::thread::park_timeout((deadline - now).min(CONTROL_POLL));
+        }
+    }
+
+    /// Counts what is still queued as `unsent_at_shutdown` and drops it.
+    fn abandon_queue(&mut self) -> OTelSdkResult {
+        let mut abandoned = 0;
+        while self.queue.try_recv().is_ok() {
+            abandoned += 1;
+        }
+        if abandoned == 0 {
+            return Ok(());
+        }
+        Counters::add(&self.counters.taken, abandoned);
+        Counters::add(&self.counters.unsent_at_shutdown, abandoned);
+        Err(OTelSdkError::InternalFailure(format!(
+            "shutdown timed out with {abandoned} spans not exported"
+        )))
     }
 }
 
@@ -414,13 +603,19 @@ impl<E> CountingExporter<E> {
 
 impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let spans = batch.len();
+        // Counts on every path, including an export dropped before it finished (the
+        // batch processor abandons exports past their timeout).
+        let mut pending = Pending {
+            counters: &self.delivery.counters,
+            spans: batch.len(),
+        };
         let result = self.inner.export(batch).await;
         let counters = &self.delivery.counters;
         match result {
-            Ok(()) => Counters::add(&counters.exported, spans),
-            Err(_) => Counters::add(&counters.export_failed, spans),
+            Ok(()) => Counters::add(&counters.exported, pending.spans),
+            Err(_) => Counters::add(&counters.export_failed, pending.spans),
         }
+        pending.spans = 0;
         result
     }
 
@@ -434,5 +629,20 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+/// The spans of an export that has not finished: counted as `export_failed` if the
+/// export is dropped.
+struct Pending<'c> {
+    counters: &'c Counters,
+    spans: usize,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.spans > 0 {
+            Counters::add(&self.counters.export_failed, self.spans);
+        }
     }
 }

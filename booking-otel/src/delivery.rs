@@ -15,7 +15,7 @@
 //! | `otel.sdk.processor.span.processed` | `error.type` = `queue_full` / `already_shutdown` when dropped | spans the batch processor took or dropped |
 //! | `otel.sdk.processor.span.queue.size` | | spans waiting in the queue now |
 //! | `otel.sdk.processor.span.queue.capacity` | | the queue's size |
-//! | `otel.sdk.exporter.span.exported` | `error.type` = `export_failed` when the export failed | spans the exporter accepted (or failed to send) |
+//! | `otel.sdk.exporter.span.exported` | `error.type` = `export_failed` when the export failed, `unsent_at_shutdown` when shutdown gave up on it (its timeout ran out, or the collector failed) | spans the exporter accepted (or failed to send) |
 //! | `booking_otel.span.sampled_out` | | spans tail sampling decided not to keep |
 //!
 //! ```
@@ -59,6 +59,7 @@ pub(crate) struct Counters {
     pub(crate) export_failed: AtomicU64,
     pub(crate) queue_full: AtomicU64,
     pub(crate) after_shutdown: AtomicU64,
+    pub(crate) unsent_at_shutdown: AtomicU64,
     pub(crate) sampled_out: AtomicU64,
     pub(crate) capacity: AtomicU64,
 }
@@ -81,12 +82,16 @@ pub struct Dropped {
     pub export_failed: u64,
     /// The span ended after the pipeline was shut down.
     pub after_shutdown: u64,
+    /// The span was still queued when shutdown gave up: its timeout ran out, or an
+    /// export had just failed (a dead collector at exit: shutdown does not keep the
+    /// application waiting for exports that will fail too).
+    pub unsent_at_shutdown: u64,
 }
 
 impl Dropped {
     /// All dropped spans, whatever the reason.
     pub fn total(&self) -> u64 {
-        self.queue_full + self.export_failed + self.after_shutdown
+        self.queue_full + self.export_failed + self.after_shutdown + self.unsent_at_shutdown
     }
 }
 
@@ -136,11 +141,13 @@ impl Delivery {
         let taken = c.taken.load(Ordering::Acquire);
         let queue_full = c.queue_full.load(Ordering::Acquire);
         let after_shutdown = c.after_shutdown.load(Ordering::Acquire);
+        let unsent_at_shutdown = c.unsent_at_shutdown.load(Ordering::Acquire);
         let accepted = c.accepted.load(Ordering::Acquire);
         let dropped = Dropped {
             queue_full,
             export_failed,
             after_shutdown,
+            unsent_at_shutdown,
         };
         let finished = accepted + queue_full + after_shutdown;
         DeliveryCounts {
@@ -213,7 +220,11 @@ impl Delivery {
             .build();
 
         let counters = Arc::clone(&self.counters);
-        let (ok, failed) = (component.to_vec(), with_error("export_failed"));
+        let (ok, failed, gave_up) = (
+            component.to_vec(),
+            with_error("export_failed"),
+            with_error("unsent_at_shutdown"),
+        );
         meter
             .u64_observable_counter("otel.sdk.exporter.span.exported")
             .with_unit("{span}")
@@ -221,6 +232,10 @@ impl Delivery {
             .with_callback(move |observer| {
                 observer.observe(counters.exported.load(Ordering::Relaxed), &ok);
                 observer.observe(counters.export_failed.load(Ordering::Relaxed), &failed);
+                observer.observe(
+                    counters.unsent_at_shutdown.load(Ordering::Relaxed),
+                    &gave_up,
+                );
             })
             .build();
 

@@ -35,7 +35,7 @@
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`/`_METRICS_` forms) | OTLP export options | OTLP exporter |
 //! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | longest string attribute value, in characters, cut after redaction (the span-specific variable wins; both win over [`Setup::attribute_value_length_limit`]); validated | setup (the Rust SDK does not implement them) |
 //! | `BOOKING_OTEL_TAIL_SAMPLING` | in-process tail sampling: `off`, `on`, or rules such as `errors,rollbacks,ratio=0.1,slower_than=2s` (wins over [`Setup::tail_sampling`]); validated | setup ([`crate::tail_sampling`]) |
-//! | `OTEL_BSP_SCHEDULE_DELAY` (ms), `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | the [batch processor](crate::batch) (`OTEL_BSP_MAX_QUEUE_SIZE` wins over [`Setup::span_queue_size`]; defaults: queue [`DEFAULT_SPAN_QUEUE_SIZE`], not the SDK's 2,048; batch 512; delay 1,000 ms); not a positive whole number: [`SetupError::InvalidBatchSetting`]. The export timeout is the exporter's own (`OTEL_EXPORTER_OTLP_TIMEOUT`) | booking-otel |
+//! | `OTEL_BSP_SCHEDULE_DELAY` (ms), `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` (ms), `OTEL_BSP_MAX_CONCURRENT_EXPORTS` | the [batch processor](crate::batch) (`OTEL_BSP_MAX_QUEUE_SIZE` wins over [`Setup::span_queue_size`]; defaults: queue [`DEFAULT_SPAN_QUEUE_SIZE`], not the SDK's 2,048; batch 512; delay 1,000 ms; export timeout 30 s; 4 concurrent exports); not a positive whole number: [`SetupError::InvalidBatchSetting`] | booking-otel |
 //! | `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT` | periodic metric reader | SDK |
 //!
 //! Without an exporter setting, OTLP is used when an endpoint is configured (variable or
@@ -741,6 +741,8 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
             .queue_size(batch.queue_size)
             .batch_size(batch.batch_size)
             .interval(batch.interval)
+            .max_concurrent_exports(batch.concurrent_exports)
+            .export_timeout(batch.export_timeout)
             .counted_by_chain(delivery)
             .build()
     }
@@ -764,6 +766,8 @@ pub(crate) struct BatchSettings {
     pub(crate) queue_size: usize,
     pub(crate) batch_size: usize,
     pub(crate) interval: Duration,
+    pub(crate) concurrent_exports: usize,
+    pub(crate) export_timeout: Duration,
 }
 
 impl Default for BatchSettings {
@@ -772,6 +776,8 @@ impl Default for BatchSettings {
             queue_size: DEFAULT_SPAN_QUEUE_SIZE,
             batch_size: crate::batch::DEFAULT_BATCH_SIZE,
             interval: crate::batch::DEFAULT_INTERVAL,
+            concurrent_exports: crate::batch::DEFAULT_MAX_CONCURRENT_EXPORTS,
+            export_timeout: crate::batch::DEFAULT_EXPORT_TIMEOUT,
         }
     }
 }
@@ -805,6 +811,12 @@ impl BatchSettings {
         }
         if let Some(millis) = number("OTEL_BSP_SCHEDULE_DELAY")? {
             settings.interval = Duration::from_millis(millis);
+        }
+        if let Some(millis) = number("OTEL_BSP_EXPORT_TIMEOUT")? {
+            settings.export_timeout = Duration::from_millis(millis);
+        }
+        if let Some(exports) = number("OTEL_BSP_MAX_CONCURRENT_EXPORTS")? {
+            settings.concurrent_exports = usize::try_from(exports).unwrap_or(usize::MAX);
         }
         Ok(settings)
     }

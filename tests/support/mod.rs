@@ -2,5 +2,6 @@
 
 pub mod bookings;
 pub mod failing_step;
+pub mod faulty_receiver;
 pub mod pan;
 pub mod receiver;

@@ -1,0 +1,123 @@
+//! A slow collector and a collector that stops mid-run: bookings finish with the same
+//! outcomes, the queue stays bounded, and the accounts say exactly what was delivered
+//! and what was lost. Latency is measured in `benches/collector_faults.rs`, not here.
+//! One test runs the scenarios in turn (`setup` installs globals); a watchdog fails a
+//! hang instead of blocking CI.
+
+mod support;
+
+use std::time::Duration;
+
+use booking_otel::Step;
+use booking_otel::delivery::DeliveryCounts;
+use booking_otel::setup::{ExporterKind, Setup};
+use support::faulty_receiver::Faulty;
+
+/// A five-step booking; every tenth payment is declined, which the booking reports.
+fn booking(i: u64) -> Result<u64, std::io::Error> {
+    Step::new("booking.create").run(|| {
+        Step::new("booking.check_availability").run(|| Some(()));
+        Step::new("booking.acquire_lock").run(|| Some(()));
+        Step::new("booking.process_payment").run(|| {
+            if i.is_multiple_of(10) {
+                Err(std::io::Error::other("declined"))
+            } else {
+                Ok(())
+            }
+        })?;
+        Step::new("booking.confirm").run(|| Some(()));
+        Ok(i)
+    })
+}
+
+/// Runs `n` bookings as tasks on a multi-thread runtime; returns how many failed.
+fn run_bookings(from: u64, n: u64) -> usize {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let tasks: Vec<_> = (from..from + n)
+            .map(|i| tokio::spawn(async move { booking(i) }))
+            .collect();
+        let mut failed = 0;
+        for task in tasks {
+            if task.await.expect("booking task").is_err() {
+                failed += 1;
+            }
+        }
+        failed
+    })
+}
+
+fn balanced(counts: &DeliveryCounts) -> bool {
+    counts.in_flight == 0
+        && counts.finished == counts.exported + counts.sampled_out + counts.dropped.total()
+}
+
+#[test]
+fn a_slow_then_a_stopped_collector_costs_no_booking_and_every_span_is_accounted_for() {
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_secs(90));
+        eprintln!("watchdog: a collector fault scenario hung for 90 s");
+        std::process::abort();
+    });
+
+    // Slow: every export waits 200 ms.
+    let receiver = Faulty::start();
+    receiver.set_delay(Duration::from_millis(200));
+    let guard = Setup::new("collector-faults")
+        .otlp_endpoint(receiver.endpoint())
+        .metrics_exporter(ExporterKind::None)
+        .install()
+        .expect("setup");
+    let delivery = guard.delivery();
+    assert_eq!(
+        run_bookings(0, 1_000),
+        100,
+        "the same outcomes: 100 declined"
+    );
+    let during = delivery.counts();
+    assert!(during.queued <= 65_536, "the queue is bounded: {during:?}");
+    guard.shutdown();
+    let slow = delivery.counts();
+    assert!(balanced(&slow), "{slow:?}");
+    assert_eq!(slow.finished, 5_000 - 100, "{slow:?}");
+    assert_eq!(slow.exported, receiver.spans(), "{slow:?}");
+    assert_eq!(slow.dropped.total(), 0, "slow is not lost: {slow:?}");
+    drop(receiver);
+
+    // Stopped mid-run: half the bookings before, half after.
+    let mut receiver = Faulty::start();
+    let guard = Setup::new("collector-faults")
+        .otlp_endpoint(receiver.endpoint())
+        .metrics_exporter(ExporterKind::None)
+        .install()
+        .expect("setup");
+    let delivery = guard.delivery();
+    assert_eq!(run_bookings(0, 500), 50);
+    guard.flush();
+    let before = delivery.counts();
+    assert_eq!(before.exported, receiver.spans(), "{before:?}");
+    receiver.stop();
+    assert_eq!(
+        run_bookings(500, 500),
+        50,
+        "the same outcomes with no collector"
+    );
+    let shutting_down = std::time::Instant::now();
+    guard.shutdown();
+    eprintln!(
+        "shutdown with the collector stopped took {:?}",
+        shutting_down.elapsed()
+    );
+    let stopped = delivery.counts();
+    assert!(balanced(&stopped), "{stopped:?}");
+    assert_eq!(stopped.finished, 2 * (2_500 - 50), "{stopped:?}");
+    assert_eq!(stopped.exported, before.exported, "{stopped:?}");
+    assert_eq!(
+        stopped.dropped.export_failed,
+        stopped.finished - before.exported,
+        "what could not be sent is counted as export_failed: {stopped:?}"
+    );
+}
