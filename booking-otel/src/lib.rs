@@ -15,6 +15,9 @@ pub mod conventions;
 pub mod delivery;
 pub mod events;
 mod hashers;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 pub mod metrics;
 pub mod outcome;
 pub mod propagation;
