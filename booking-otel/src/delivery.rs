@@ -12,7 +12,7 @@
 //!
 //! | metric | attributes | meaning |
 //! |---|---|---|
-//! | `otel.sdk.processor.span.processed` | `error.type` = `queue_full` / `already_shutdown` when dropped | spans the batch processor took or dropped |
+//! | `otel.sdk.processor.span.processed` | `error.type` = `queue_full` / `already_shutdown` when dropped | spans the batch processor took or dropped (a drop series appears with the first drop) |
 //! | `otel.sdk.processor.span.queue.size` | | spans waiting in the queue now |
 //! | `otel.sdk.processor.span.queue.capacity` | | the queue's size |
 //! | `otel.sdk.exporter.span.exported` | `error.type` = `export_failed` when the export failed, `unsent_at_shutdown` when shutdown gave up on it (its timeout ran out, or the collector failed) | spans the exporter accepted (or failed to send) |
@@ -187,8 +187,8 @@ impl Delivery {
             .with_description("Spans the batch processor took, or dropped (error.type).")
             .with_callback(move |observer| {
                 observer.observe(counters.accepted.load(Ordering::Relaxed), &ok);
-                observer.observe(counters.queue_full.load(Ordering::Relaxed), &full);
-                observer.observe(counters.after_shutdown.load(Ordering::Relaxed), &shut);
+                observe_nonzero(observer, &counters.queue_full, &full);
+                observe_nonzero(observer, &counters.after_shutdown, &shut);
             })
             .build();
 
@@ -245,9 +245,22 @@ impl Delivery {
             .with_unit("{span}")
             .with_description("Spans tail sampling decided not to keep.")
             .with_callback(move |observer| {
-                observer.observe(counters.sampled_out.load(Ordering::Relaxed), &[]);
+                observe_nonzero(observer, &counters.sampled_out, &[]);
             })
             .build();
+    }
+}
+
+/// Drop counts appear once something was dropped: a missing series reads as zero, and
+/// the console table stays short.
+fn observe_nonzero(
+    observer: &dyn opentelemetry::metrics::AsyncInstrument<u64>,
+    counter: &AtomicU64,
+    attributes: &[KeyValue],
+) {
+    let value = counter.load(Ordering::Relaxed);
+    if value > 0 {
+        observer.observe(value, attributes);
     }
 }
 

@@ -40,7 +40,8 @@
 //!
 //! Without an exporter setting, OTLP is used when an endpoint is configured (variable or
 //! [`Setup::otlp_endpoint`]) and the `otlp` feature is on; otherwise a human-readable
-//! console exporter prints to stdout.
+//! console exporter prints each trace as a [waterfall](crate::console) and the metrics
+//! as a table, on stdout.
 //!
 //! # Export never blocks a booking
 //!
@@ -542,7 +543,7 @@ impl Plan {
                 ExporterKind::None => {}
                 ExporterKind::Console => {
                     builder = builder.with_reader(periodic_reader(
-                        opentelemetry_stdout::MetricExporter::default(),
+                        crate::console::MetricsTableExporter::stdout(),
                         setup.metric_interval,
                     ));
                 }
@@ -580,7 +581,7 @@ impl Plan {
         let processor = match self.traces {
             ExporterKind::None => None,
             ExporterKind::Console => Some(span_pipeline(
-                opentelemetry_stdout::SpanExporter::default(),
+                crate::console::WaterfallExporter::stdout(),
                 SpanPipeline {
                     policy,
                     value_length_limit: self.value_length_limit,
