@@ -6,6 +6,7 @@
 pub mod conventions;
 pub mod events;
 mod hashers;
+pub mod logs;
 pub mod metrics;
 pub mod outcome;
 pub mod propagation;

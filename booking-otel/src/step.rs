@@ -522,7 +522,11 @@ impl Traced {
         let ended_at = self.started_at.map(|_| SystemTime::now());
         if let Some(cx) = self.context.as_ref().filter(|_| self.recording) {
             let span = cx.span();
-            ending.record(&span, self.telemetry.sets_ok_on_success());
+            ending.record(
+                &span,
+                self.telemetry.sets_ok_on_success(),
+                &self.telemetry.exception_sink(),
+            );
             match ended_at {
                 Some(ended_at) => span.end_with_timestamp(ended_at),
                 None => span.end(),
