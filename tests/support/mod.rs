@@ -2,5 +2,6 @@
 
 pub mod bookings;
 pub mod failing_step;
+pub mod logs_e2e;
 pub mod pan;
 pub mod receiver;

@@ -25,7 +25,8 @@ pub(super) struct Providers {
 }
 
 impl Providers {
-    /// Runs `op` on each exporting provider, collecting the failures.
+    /// Flushes (`flush`) or flushes and shuts down each exporting provider, collecting
+    /// the failures.
     fn each(&self, flush: bool) -> Vec<(Signal, OTelSdkError)> {
         let mut failures = Vec::new();
         let mut check = |signal: Signal, result: Result<(), OTelSdkError>| {
@@ -41,11 +42,19 @@ impl Providers {
                 check(Signal::Logs, logger.force_flush());
             }
         } else {
-            check(Signal::Traces, self.tracer.shutdown());
-            check(Signal::Metrics, self.meter.shutdown());
+            // The SDK's batch processors drop the result of their last export at
+            // shutdown: a flush first is what can report it.
+            check(
+                Signal::Traces,
+                self.tracer.force_flush().and(self.tracer.shutdown()),
+            );
+            check(
+                Signal::Metrics,
+                self.meter.force_flush().and(self.meter.shutdown()),
+            );
             #[cfg(feature = "logs")]
             if let Some(logger) = &self.logger {
-                check(Signal::Logs, logger.shutdown());
+                check(Signal::Logs, logger.force_flush().and(logger.shutdown()));
             }
         }
         failures
@@ -65,7 +74,9 @@ impl Providers {
 /// What a [`flush`](TelemetryGuard::flush) or [`shutdown`](TelemetryGuard::shutdown)
 /// could not do: one entry per signal whose export failed (a collector down or
 /// refusing, a timeout). What failed to export is dropped; telemetry never retries
-/// into the application's memory.
+/// into the application's memory. Only the exports the call itself makes are reported:
+/// a scheduled export that failed earlier (every 5 s for spans, 1 s for logs, the
+/// metric interval) left no result the SDK keeps.
 #[derive(Debug)]
 pub struct ShutdownError {
     failures: Vec<(Signal, OTelSdkError)>,
