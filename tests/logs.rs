@@ -32,7 +32,9 @@ async fn confirm(reference: &str) -> Result<String, GatewayError> {
 }
 
 fn assert_in(record: &SdkLogRecord, span: &SpanData) {
-    let cx = record.trace_context().expect("the record carries a trace context");
+    let cx = record
+        .trace_context()
+        .expect("the record carries a trace context");
     assert_eq!(cx.trace_id, span.span_context.trace_id());
     assert_eq!(cx.span_id, span.span_context.span_id(), "{record:?}");
 }
@@ -73,7 +75,10 @@ async fn an_event_in_an_async_step_spawned_on_a_multi_thread_runtime_carries_its
     assert_eq!(logs.len(), 1, "{:?}", telemetry.logs());
     assert_in(&logs[0], &step);
     assert_eq!(logs[0].body_text().as_deref(), Some("confirming"));
-    assert_eq!(logs[0].attribute_text("reference").as_deref(), Some("K7Q2ZP"));
+    assert_eq!(
+        logs[0].attribute_text("reference").as_deref(),
+        Some("K7Q2ZP")
+    );
 }
 
 #[test]
@@ -120,7 +125,10 @@ fn structured_fields_and_errors_are_redacted_like_span_attributes() {
         record.attribute_text("card_number").as_deref(),
         Some("[REDACTED]")
     );
-    assert_eq!(record.attribute_text("note").as_deref(), Some("cvv *** given"));
+    assert_eq!(
+        record.attribute_text("note").as_deref(),
+        Some("cvv *** given")
+    );
     assert_eq!(
         record.attribute_text("exception.message").as_deref(),
         Some("gateway refused card **** **** **** 4444")
@@ -136,7 +144,10 @@ fn exceptions_go_to_logs_only_to_both_or_to_span_events_as_asked() {
         .install();
     assert!(charge_quietly("card 4111-1111-1111-1111 declined").is_err());
     let step = telemetry.span("booking.process_payment");
-    assert!(step.event("exception").is_none(), "no span event with `logs`");
+    assert!(
+        step.event("exception").is_none(),
+        "no span event with `logs`"
+    );
     let records = telemetry.logs_of(&step);
     assert_eq!(records.len(), 1, "{records:?}");
     let exception = &records[0];

@@ -40,7 +40,11 @@ fn log_records_reach_a_real_grpc_receiver_masked_and_correlated() {
         .collect();
     assert_eq!(step_ids.len(), cases.len());
     let records = running.log_records();
-    assert_eq!(records.len(), 2 * cases.len(), "a warning and an exception per step");
+    assert_eq!(
+        records.len(),
+        2 * cases.len(),
+        "a warning and an exception per step"
+    );
     for record in &records {
         assert!(
             step_ids.contains(&(record.trace_id.clone(), record.span_id.clone())),

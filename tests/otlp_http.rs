@@ -53,7 +53,11 @@ fn spans_metrics_and_logs_go_over_http_with_and_without_a_runtime() {
         .map(|s| (s.trace_id.clone(), s.span_id.clone()))
         .collect();
     let records = receiver.log_records();
-    assert_eq!(records.len(), 2 * cases.len(), "a warning and an exception per step");
+    assert_eq!(
+        records.len(),
+        2 * cases.len(),
+        "a warning and an exception per step"
+    );
     assert!(
         records
             .iter()

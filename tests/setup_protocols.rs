@@ -40,9 +40,15 @@ fn each_signal_goes_over_the_transport_its_variables_choose() {
     // Traces over gRPC (the default with the `otlp` feature), logs over HTTP.
     let (grpc, http) = (RunningWithLogs::start(), RunningHttp::start());
     set(&[
-        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &format!("http://{}", grpc.address)),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            &format!("http://{}", grpc.address),
+        ),
         ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
-        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", &format!("{}/v1/logs", http.endpoint())),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            &format!("{}/v1/logs", http.endpoint()),
+        ),
     ]);
     let guard = install().expect("traces over gRPC, logs over HTTP");
     book();
@@ -50,7 +56,10 @@ fn each_signal_goes_over_the_transport_its_variables_choose() {
     assert_eq!(grpc.spans().len(), 1);
     assert!(grpc.log_records().is_empty(), "no logs over gRPC");
     assert_eq!(http.log_records().len(), 1);
-    assert!(http.requests_to("/v1/traces").is_empty(), "no traces over HTTP");
+    assert!(
+        http.requests_to("/v1/traces").is_empty(),
+        "no traces over HTTP"
+    );
     unset(&[
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
@@ -63,7 +72,10 @@ fn each_signal_goes_over_the_transport_its_variables_choose() {
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &http.endpoint()),
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
-        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &format!("http://{}", grpc.address)),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            &format!("http://{}", grpc.address),
+        ),
     ]);
     let guard = install().expect("traces over gRPC, the rest over HTTP");
     book();

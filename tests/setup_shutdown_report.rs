@@ -38,10 +38,15 @@ fn flush_and_shutdown_report_each_failed_signal_when_the_collector_is_down() {
             .install()
             .expect("setup");
         Step::new("booking.create").run(|| tracing::warn!("held"));
-        let error = guard.flush().expect_err("a flush to a dead collector fails");
+        let error = guard
+            .flush()
+            .expect_err("a flush to a dead collector fails");
         assert!(error.failed(Signal::Traces), "{error}");
         assert!(error.failed(Signal::Logs), "{error}");
-        assert!(!error.failed(Signal::Metrics), "metrics export nothing: {error}");
+        assert!(
+            !error.failed(Signal::Metrics),
+            "metrics export nothing: {error}"
+        );
         let message = error.to_string();
         assert!(
             message.contains("traces: ") && message.contains("logs: "),
@@ -50,10 +55,18 @@ fn flush_and_shutdown_report_each_failed_signal_when_the_collector_is_down() {
         // Still failing at shutdown, which flushes first: the SDK's shutdown alone
         // drops the result of its last export.
         Step::new("booking.create").run(|| tracing::warn!("held again"));
-        let error = guard.shutdown().expect_err("a shutdown to a dead collector fails");
-        assert!(error.failed(Signal::Traces) && error.failed(Signal::Logs), "{error}");
+        let error = guard
+            .shutdown()
+            .expect_err("a shutdown to a dead collector fails");
+        assert!(
+            error.failed(Signal::Traces) && error.failed(Signal::Logs),
+            "{error}"
+        );
         let took = started.elapsed();
-        eprintln!("{}: flush and shutdown failed in {took:?}", protocol.as_str());
+        eprintln!(
+            "{}: flush and shutdown failed in {took:?}",
+            protocol.as_str()
+        );
         assert!(took < Duration::from_secs(20), "{took:?}");
 
         // A drop after a failed flush returns, and panics on nothing.

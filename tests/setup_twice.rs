@@ -27,7 +27,9 @@ fn a_second_install_is_refused_until_the_first_guard_is_gone() {
     let second = quiet("payment-service")
         .install()
         .expect("after the first guard is gone");
-    second.shutdown().expect("nothing to export, nothing to fail");
+    second
+        .shutdown()
+        .expect("nothing to export, nothing to fail");
     let third = quiet("payment-service")
         .install()
         .expect("after an explicit shutdown");

@@ -102,7 +102,10 @@ fn shutdown_flushes_with_the_collector_up_and_returns_with_it_down() {
             let guard = install(&dead);
             book(20); // the bookings themselves never wait for the collector
             // Fails to export, says so, and returns.
-            assert!(guard.flush().is_err(), "a flush to a dead collector reports it");
+            assert!(
+                guard.flush().is_err(),
+                "a flush to a dead collector reports it"
+            );
             drop(guard); // after a failed flush: must return, not panic
         });
         eprintln!("{label}: flush and drop took {:?}", started.elapsed());

@@ -248,7 +248,7 @@ impl Ending<'_> {
                 let message = bounded_display(*error);
                 let causes = cause_chain(*error);
                 exceptions.emit(
-                    &span.span_context(),
+                    span.span_context(),
                     &Exception {
                         exception_type,
                         message: &message,
@@ -277,7 +277,7 @@ impl Ending<'_> {
                     prefix_on_char_boundary(panic_message(*payload), MAX_ERROR_MESSAGE_LEN)
                 );
                 exceptions.emit(
-                    &span.span_context(),
+                    span.span_context(),
                     &Exception {
                         exception_type: "panic",
                         message: &description,

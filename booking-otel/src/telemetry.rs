@@ -146,7 +146,10 @@ impl Telemetry {
     /// [`exceptions_as`](Self::exceptions_as) asks for logs.
     #[cfg(feature = "logs")]
     #[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
-    pub fn with_logger_provider(self, provider: &opentelemetry_sdk::logs::SdkLoggerProvider) -> Self {
+    pub fn with_logger_provider(
+        self,
+        provider: &opentelemetry_sdk::logs::SdkLoggerProvider,
+    ) -> Self {
         let loggers = Arc::new(crate::logs::Loggers::new(provider));
         self.map(|inner| inner.loggers = Some(loggers))
     }
@@ -316,9 +319,11 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Telemetry) -> R) -> Option<R> {
             let guard = local.try_borrow().ok()?;
             let installed = guard.telemetry.as_ref()?;
             if installed.inner.context_override {
-                Some(Context::map_current(|cx| match cx.get::<ScopedTelemetry>() {
-                    Some(scoped) => f(&scoped.0),
-                    None => f(installed),
+                Some(Context::map_current(|cx| {
+                    match cx.get::<ScopedTelemetry>() {
+                        Some(scoped) => f(&scoped.0),
+                        None => f(installed),
+                    }
                 }))
             } else {
                 Some(f(installed))

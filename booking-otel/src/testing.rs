@@ -68,9 +68,9 @@ use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 #[cfg(feature = "logs")]
 use opentelemetry_sdk::logs::SdkLogRecord;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
     InMemorySpanExporter, SdkTracerProvider, Span, SpanData, SpanProcessor,

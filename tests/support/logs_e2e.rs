@@ -53,7 +53,9 @@ pub fn assert_no_card_number(bytes: &[u8], cases: &[Case]) {
             let mut encoded = Vec::new();
             prost::encoding::encode_varint(number as u64, &mut encoded);
             assert!(
-                !bytes.windows(encoded.len()).any(|w| w == encoded.as_slice()),
+                !bytes
+                    .windows(encoded.len())
+                    .any(|w| w == encoded.as_slice()),
                 "the receiver got {number} as an integer"
             );
         }

@@ -314,7 +314,9 @@ async fn serve_http(mut stream: tokio::net::TcpStream, requests: Arc<Mutex<Vec<H
             head.lines()
                 .find_map(|l| {
                     let (k, v) = l.split_once(':')?;
-                    k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                    k.trim()
+                        .eq_ignore_ascii_case(name)
+                        .then(|| v.trim().to_owned())
                 })
                 .unwrap_or_default()
         };
@@ -334,7 +336,8 @@ async fn serve_http(mut stream: tokio::net::TcpStream, requests: Arc<Mutex<Vec<H
             content_type,
             body,
         });
-        let response = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        let response =
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
         if stream.write_all(response).await.is_err() {
             return;
         }

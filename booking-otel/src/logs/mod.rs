@@ -131,6 +131,7 @@ pub(crate) struct ExceptionSink<'a> {
 }
 
 /// A failed step's exception, as recorded in a log record.
+#[cfg_attr(not(feature = "logs"), allow(dead_code))]
 pub(crate) struct Exception<'a> {
     pub(crate) exception_type: &'a str,
     pub(crate) message: &'a str,
@@ -170,6 +171,7 @@ impl<'a> ExceptionSink<'a> {
     }
 
     /// Whether the exception goes out as a log record.
+    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
     pub(crate) fn log_record(&self) -> bool {
         self.signal != ExceptionSignal::SpanEvents && self.has_logger()
     }
@@ -193,7 +195,9 @@ pub(crate) use sdk::Loggers;
 mod sdk {
     use std::sync::LazyLock;
 
-    use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+    use opentelemetry::logs::{
+        AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity,
+    };
     use opentelemetry::trace::SpanContext;
     use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger, SdkLoggerProvider};
 
@@ -223,11 +227,7 @@ mod sdk {
             record.set_severity_number(Severity::Error);
             record.set_severity_text("ERROR");
             record.set_timestamp(std::time::SystemTime::now());
-            record.set_trace_context(
-                span.trace_id(),
-                span.span_id(),
-                Some(span.trace_flags()),
-            );
+            record.set_trace_context(span.trace_id(), span.span_id(), Some(span.trace_flags()));
             record.set_body(AnyValue::from(exception.message.to_owned()));
             record.add_attribute(
                 standard::EXCEPTION_TYPE,

@@ -282,8 +282,7 @@ fn redact_any(
         AnyValue::ListAny(items) => {
             let mut masked: Vec<Option<AnyValue>> = Vec::new();
             for (index, item) in items.iter().enumerate() {
-                if let Some(m) = redact_any(redactor, KeyClass::Scanned, item, depth + 1, report)
-                {
+                if let Some(m) = redact_any(redactor, KeyClass::Scanned, item, depth + 1, report) {
                     masked.resize(index, None);
                     masked.push(Some(m));
                 }
@@ -488,7 +487,10 @@ mod tests {
         assert_eq!(masked.severity_number(), Some(Severity::Warn));
         assert_eq!(masked.severity_text(), Some("WARN"));
         assert_eq!(masked.event_name(), Some("payment.declined"));
-        assert_eq!(masked.target().map(|t| t.as_ref()), Some("booking::payment"));
+        assert_eq!(
+            masked.target().map(|t| t.as_ref()),
+            Some("booking::payment")
+        );
         assert_eq!(masked.trace_context(), record.trace_context());
         assert!(rules.contains(&RedactionRule::CardNumber));
         assert!(rules.contains(&RedactionRule::DeniedKey));
@@ -505,7 +507,10 @@ mod tests {
         record.set_body(deep);
         let masked = redact_record(&mut redactor(), &record, &mut |_| {}).unwrap();
         let (_, raw) = masked.attributes_iter().next().unwrap();
-        assert_eq!(raw, &AnyValue::Bytes(Box::new(b"pan=************1111".to_vec())));
+        assert_eq!(
+            raw,
+            &AnyValue::Bytes(Box::new(b"pan=************1111".to_vec()))
+        );
         assert!(!format!("{:?}", masked.body()).contains("4111111111111111"));
     }
 }

@@ -33,7 +33,9 @@ pub(super) enum Propagator {
     Baggage,
 }
 
-/// What `install` does: every choice made, every value checked.
+/// What `install` does: every choice made, every value checked. (Protocols and
+/// endpoints matter only where an OTLP transport is compiled in.)
+#[cfg_attr(not(any(feature = "otlp", feature = "otlp-http")), allow(dead_code))]
 pub(super) struct Plan {
     pub(super) traces: ExporterKind,
     pub(super) metrics: ExporterKind,
@@ -47,6 +49,7 @@ pub(super) struct Plan {
     /// Longest string attribute value of a span, in characters.
     pub(super) value_length_limit: Option<usize>,
     /// Longest string attribute value of a log record, in characters.
+    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
     pub(super) log_value_length_limit: Option<usize>,
     pub(super) tail_sampling: Option<TailSampling>,
     /// The batch queue's size, unless `OTEL_BSP_MAX_QUEUE_SIZE` sets it.
@@ -60,6 +63,7 @@ pub(super) struct Plan {
     pub(super) exception_signal: ExceptionSignal,
 }
 
+#[cfg_attr(not(any(feature = "otlp", feature = "otlp-http")), allow(dead_code))]
 impl Plan {
     /// Whether any signal exports over OTLP (and so needs the export runtime).
     pub(super) fn any_otlp(&self) -> bool {
@@ -130,12 +134,11 @@ impl Setup {
         } else {
             ExporterKind::Console
         };
-        let exporter = |variable: &'static str, from_code: Option<ExporterKind>| match env
-            .get(variable)
-        {
-            Some(v) => ExporterKind::parse(variable, v),
-            None => Ok(from_code.unwrap_or(default_kind)),
-        };
+        let exporter =
+            |variable: &'static str, from_code: Option<ExporterKind>| match env.get(variable) {
+                Some(v) => ExporterKind::parse(variable, v),
+                None => Ok(from_code.unwrap_or(default_kind)),
+            };
         let traces = exporter("OTEL_TRACES_EXPORTER", self.traces_exporter)?;
         let metrics = exporter("OTEL_METRICS_EXPORTER", self.metrics_exporter)?;
         let logs = if cfg!(feature = "logs") {
@@ -199,10 +202,9 @@ impl Setup {
                 .transpose()
         };
         // The signal-specific variables win over the general one, which wins over code.
-        let general_limit = limit("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?
-            .or(self.attribute_value_length_limit);
-        let value_length_limit =
-            limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(general_limit);
+        let general_limit =
+            limit("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(self.attribute_value_length_limit);
+        let value_length_limit = limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(general_limit);
         let log_value_length_limit =
             limit("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(general_limit);
         // The SDK reads OTEL_BSP_MAX_QUEUE_SIZE itself; ours applies only without it.

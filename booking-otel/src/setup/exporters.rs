@@ -139,9 +139,7 @@ mod http {
         fn send_bytes<'life0, 'async_trait>(
             &'life0 self,
             request: Request<Bytes>,
-        ) -> Pin<
-            Box<dyn Future<Output = Result<Response<Bytes>, HttpError>> + Send + 'async_trait>,
-        >
+        ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, HttpError>> + Send + 'async_trait>>
         where
             'life0: 'async_trait,
             Self: 'async_trait,

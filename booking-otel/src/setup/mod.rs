@@ -73,6 +73,7 @@
 //! context, including a current-thread tokio runtime.
 
 mod env;
+#[cfg(any(feature = "otlp", feature = "otlp-http"))]
 mod exporters;
 mod guard;
 mod pipeline;
@@ -90,9 +91,9 @@ use crate::logs::ExceptionSignal;
 use crate::redaction::RedactionPolicy;
 use crate::tail_sampling::TailSampling;
 use crate::telemetry::Telemetry;
-use env::{Env, Plan, Propagator};
 #[cfg(test)]
 use env::validate_endpoint;
+use env::{Env, Plan, Propagator};
 use guard::{INSTALLED, Providers};
 pub use guard::{ShutdownError, TelemetryGuard};
 #[cfg(test)]
@@ -871,6 +872,98 @@ mod tests {
             name(&[("OTEL_SERVICE_NAME", "from-env")]).0,
             Some("from-env".into())
         );
+    }
+
+    #[test]
+    fn protocols_per_signal_win_over_the_general_one_which_wins_over_code() {
+        let s = Setup::new("x").otlp_protocol(Protocol::HttpProtobuf);
+        let plan = s.plan(&env(&[])).unwrap();
+        assert_eq!(plan.traces_protocol, Protocol::HttpProtobuf, "code");
+        let plan = s
+            .plan(&env(&[
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+                ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
+            ]))
+            .unwrap();
+        assert_eq!(
+            (
+                plan.traces_protocol,
+                plan.metrics_protocol,
+                plan.logs_protocol
+            ),
+            (Protocol::Grpc, Protocol::Grpc, Protocol::HttpProtobuf)
+        );
+        let plan = Setup::new("x").plan(&env(&[])).unwrap();
+        assert_eq!(
+            plan.traces_protocol,
+            if cfg!(feature = "otlp") {
+                Protocol::Grpc
+            } else {
+                Protocol::HttpProtobuf
+            },
+            "gRPC by default when compiled in, as before"
+        );
+        for (variable, value) in [
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "udp"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", ""),
+        ] {
+            match Setup::new("x").plan(&env(&[(variable, value)])) {
+                Err(SetupError::UnknownProtocol {
+                    variable: v,
+                    value: got,
+                }) => assert_eq!((v, got.as_str()), (variable, value)),
+                other => panic!("expected UnknownProtocol, got {:?}", other.map(|_| ())),
+            }
+        }
+    }
+
+    #[test]
+    fn a_protocol_not_compiled_in_is_a_typed_error() {
+        let missing = [Protocol::Grpc, Protocol::HttpProtobuf]
+            .into_iter()
+            .find(|p| !p.is_compiled());
+        let Some(missing) = missing else {
+            return; // both transports compiled in: nothing to refuse
+        };
+        let result = Setup::new("x")
+            .otlp_endpoint("http://127.0.0.1:4317")
+            .otlp_protocol(missing)
+            .plan(&env(&[]));
+        assert!(matches!(
+            result,
+            Err(SetupError::ProtocolDisabled {
+                signal: "traces",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_logs_variables_are_read() {
+        let plan = Setup::new("x")
+            .attribute_value_length_limit(100)
+            .plan(&env(&[
+                ("OTEL_LOGS_EXPORTER", "none"),
+                ("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"),
+                ("OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN", "logs/dup"),
+            ]))
+            .unwrap();
+        assert_eq!(plan.logs, ExporterKind::None);
+        assert_eq!(plan.log_value_length_limit, Some(64));
+        assert_eq!(plan.value_length_limit, Some(100));
+        assert_eq!(plan.exception_signal, ExceptionSignal::LogsAndSpanEvents);
+        assert!(matches!(
+            Setup::new("x").plan(&env(&[("OTEL_LOGS_EXPORTER", "loki")])),
+            Err(SetupError::UnknownExporter {
+                variable: "OTEL_LOGS_EXPORTER",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Setup::new("x").plan(&env(&[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "collector")])),
+            Err(SetupError::InvalidEndpoint { .. })
+        ));
     }
 
     #[test]
