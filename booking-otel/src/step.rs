@@ -42,6 +42,11 @@
 //! | is dropped unfinished (cancelled future) | `Error`, description = `cancelled` | `booking.outcome = cancelled`, `error.type = cancelled` | | `cancelled` |
 //!
 //! A panic is recorded and then keeps unwinding: instrumentation never swallows it.
+//!
+//! With `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN=logs` (or `logs/dup`) and a logger
+//! installed (feature `logs`), the `exception` goes out as a log record correlated with
+//! the step's span instead of (or as well as) the span event; see
+//! [`ExceptionSignal`](crate::logs::ExceptionSignal).
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
