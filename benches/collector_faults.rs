@@ -94,7 +94,7 @@ fn latency_round(collector: Collector) -> Latency {
             }
         }
     }
-    guard.shutdown();
+    let _ = guard.shutdown();
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
     Latency {
@@ -129,7 +129,7 @@ fn throughput(threads: usize, seconds: u64) {
     });
     let offered_for = started.elapsed();
     let during = delivery.counts();
-    guard.shutdown();
+    let _ = guard.shutdown();
     let drained_for = started.elapsed();
     let counts = delivery.counts();
     let per_second = |n: u64, d: Duration| n as f64 / d.as_secs_f64();

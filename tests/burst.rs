@@ -83,7 +83,7 @@ fn a_burst_of_ten_thousand_bookings_arrives_whole() {
     });
     let bookings_took = started.elapsed();
     let delivery = guard.delivery();
-    guard.shutdown();
+    guard.shutdown().expect("shutdown with the collector up");
     let total = started.elapsed();
 
     let spans = receiver.spans();

@@ -79,7 +79,9 @@ fn a_slow_then_a_stopped_collector_costs_no_booking_and_every_span_is_accounted_
     );
     let during = delivery.counts();
     assert!(during.queued <= 65_536, "the queue is bounded: {during:?}");
-    guard.shutdown();
+    guard
+        .shutdown()
+        .expect("a slow collector is slow, not failing");
     let slow = delivery.counts();
     assert!(balanced(&slow), "{slow:?}");
     assert_eq!(slow.finished, 5_000 - 100, "{slow:?}");
@@ -96,7 +98,7 @@ fn a_slow_then_a_stopped_collector_costs_no_booking_and_every_span_is_accounted_
         .expect("setup");
     let delivery = guard.delivery();
     assert_eq!(run_bookings(0, 500), 50);
-    guard.flush();
+    guard.flush().expect("flush with the collector up");
     let before = delivery.counts();
     assert_eq!(before.exported, receiver.spans(), "{before:?}");
     receiver.stop();
@@ -106,10 +108,14 @@ fn a_slow_then_a_stopped_collector_costs_no_booking_and_every_span_is_accounted_
         "the same outcomes with no collector"
     );
     let shutting_down = std::time::Instant::now();
-    guard.shutdown();
+    let report = guard.shutdown();
     eprintln!(
         "shutdown with the collector stopped took {:?}",
         shutting_down.elapsed()
+    );
+    assert!(
+        report.is_err(),
+        "the guard reports that traces could not be delivered"
     );
     let stopped = delivery.counts();
     assert!(balanced(&stopped), "{stopped:?}");

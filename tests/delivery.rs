@@ -245,7 +245,7 @@ fn setup_accounts_for_every_span_with_tail_sampling_and_a_real_receiver() {
             });
         }
     });
-    guard.flush();
+    guard.flush().expect("flush");
     let flushed = delivery.counts();
     assert_eq!(flushed.finished, 2_000, "{flushed:?}");
     assert_eq!(
@@ -253,7 +253,7 @@ fn setup_accounts_for_every_span_with_tail_sampling_and_a_real_receiver() {
         "a flush reaches tail sampling: {flushed:?}"
     );
     assert!(flushed.sampled_out > 0, "{flushed:?}");
-    guard.shutdown();
+    guard.shutdown().expect("shutdown");
     let counts = delivery.counts();
     assert_balanced(&counts, 2_000);
     assert_eq!(counts.dropped.total(), 0, "{counts:?}");

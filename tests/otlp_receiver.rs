@@ -73,7 +73,9 @@ fn a_real_otlp_receiver_gets_no_card_number() {
         span.set_attribute(KeyValue::new("http.request.body", "é".repeat(10_000)));
         span.end();
     }
-    guard.shutdown(); // flushes the batch processor through the exporter
+    guard
+        .shutdown() // flushes the batch processor through the exporter
+        .expect("shutdown with the collector up");
 
     let requests = receiver.requests.lock().expect("receiver lock");
     let spans: usize = requests

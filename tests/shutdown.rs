@@ -74,7 +74,7 @@ fn shutdown_flushes_with_the_collector_up_and_returns_with_it_down() {
     runtime.block_on(async {
         let guard = install(&endpoint);
         book(50);
-        guard.shutdown();
+        guard.shutdown().expect("shutdown with the collector up");
     });
     assert_eq!(receiver.spans().len(), 300);
 
@@ -101,7 +101,11 @@ fn shutdown_flushes_with_the_collector_up_and_returns_with_it_down() {
         runtime.block_on(async {
             let guard = install(&dead);
             book(20); // the bookings themselves never wait for the collector
-            guard.flush(); // fails to export: must return
+            // Fails to export, says so, and returns.
+            assert!(
+                guard.flush().is_err(),
+                "a flush to a dead collector reports it"
+            );
             drop(guard); // after a failed flush: must return, not panic
         });
         eprintln!("{label}: flush and drop took {:?}", started.elapsed());
@@ -110,6 +114,6 @@ fn shutdown_flushes_with_the_collector_up_and_returns_with_it_down() {
     // Installing again after all that works: nothing was left half shut down.
     let guard = install(&endpoint);
     book(1);
-    guard.shutdown();
+    guard.shutdown().expect("shutdown with the collector up");
     assert_eq!(receiver.spans().len(), 302);
 }

@@ -46,7 +46,7 @@ fn the_receiver_gets_every_failed_and_rolled_back_booking_and_a_tenth_of_the_res
             }
         }
     }
-    guard.shutdown();
+    guard.shutdown().expect("shutdown with the collector up");
 
     let mut received: HashMap<TraceId, usize> = HashMap::new();
     for span in receiver.spans() {

@@ -305,8 +305,7 @@ impl SpanProcessor for BatchProcessor {
         // is copied once, into the queue (measured: one ~450-byte copy fewer).
         if let Err(error) = self.spans.try_send(span) {
             self.not_queued(&error);
-        } else if accepted.saturating_sub(counters.taken.load(Ordering::Relaxed))
-            >= self.batch_size
+        } else if accepted.saturating_sub(counters.taken.load(Ordering::Relaxed)) >= self.batch_size
         {
             self.batch_full();
         }

@@ -18,6 +18,7 @@ mod hashers;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
+pub mod logs;
 pub mod metrics;
 pub mod outcome;
 pub mod propagation;

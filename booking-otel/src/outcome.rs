@@ -1,6 +1,7 @@
 //! How a step ended: success, an expected business rejection, or a failure.
 //!
-//! A failure (status `Error`, `error.type`, an `exception` event) is something an
+//! A failure (status `Error`, `error.type`, an `exception` event, or an exception log
+//! record: see [`ExceptionSignal`](crate::logs::ExceptionSignal)) is something an
 //! engineer must look at. A rejection — payment declined, room sold out, lock contention —
 //! is the booking system working as designed: it is recorded with
 //! `booking.outcome = rejected` and a `booking.rejection` event, leaves the span status
@@ -37,6 +38,7 @@ use opentelemetry::trace::{SpanRef, Status};
 use opentelemetry::{KeyValue, StringValue, Value};
 
 use crate::conventions::{attribute, event, standard};
+use crate::logs::{Exception, ExceptionSink};
 
 /// An error a step can end with, classified for telemetry.
 ///
@@ -202,9 +204,16 @@ impl Ending<'_> {
     }
 
     /// Writes this ending onto the step's `span`: status, `booking.outcome`,
-    /// `error.type` / rejection type, and the `exception` or `booking.rejection` event.
-    /// Never panics, even when the error's `Display` does.
-    pub(crate) fn record(&self, span: &SpanRef<'_>, ok_on_success: bool) {
+    /// `error.type` / rejection type, and the `exception` or `booking.rejection` event;
+    /// the exception goes to a span event, a log record or both, as `exceptions` says
+    /// (see [`ExceptionSignal`](crate::logs::ExceptionSignal)). Never panics, even when
+    /// the error's `Display` does.
+    pub(crate) fn record(
+        &self,
+        span: &SpanRef<'_>,
+        ok_on_success: bool,
+        exceptions: &ExceptionSink<'_>,
+    ) {
         let (outcome, error_type) = self.labels();
         match self {
             Ending::Returned(Outcome::Ok) => {
@@ -237,29 +246,52 @@ impl Ending<'_> {
                 ..
             }) => {
                 let message = bounded_display(*error);
-                let mut attributes = vec![
-                    KeyValue::new(standard::EXCEPTION_TYPE, *exception_type),
-                    KeyValue::new(standard::EXCEPTION_MESSAGE, message.clone()),
-                ];
                 let causes = cause_chain(*error);
-                if !causes.is_empty() {
-                    attributes.push(KeyValue::new(
-                        attribute::BOOKING_ERROR_CAUSES,
-                        Value::Array(causes.into()),
-                    ));
-                }
-                record_failure(span, outcome, error_type, Some(attributes), message);
+                exceptions.emit(
+                    span.span_context(),
+                    &Exception {
+                        exception_type,
+                        message: &message,
+                        causes: &causes,
+                        error_type,
+                    },
+                );
+                let attributes = exceptions.span_event().then(|| {
+                    let mut attributes = vec![
+                        KeyValue::new(standard::EXCEPTION_TYPE, *exception_type),
+                        KeyValue::new(standard::EXCEPTION_MESSAGE, message.clone()),
+                    ];
+                    if !causes.is_empty() {
+                        attributes.push(KeyValue::new(
+                            attribute::BOOKING_ERROR_CAUSES,
+                            Value::Array(causes.into()),
+                        ));
+                    }
+                    attributes
+                });
+                record_failure(span, outcome, error_type, attributes, message);
             }
             Ending::Panicked(payload) => {
                 let description = format!(
                     "panicked: {}",
                     prefix_on_char_boundary(panic_message(*payload), MAX_ERROR_MESSAGE_LEN)
                 );
-                let attributes = vec![
-                    KeyValue::new(standard::EXCEPTION_TYPE, "panic"),
-                    KeyValue::new(standard::EXCEPTION_MESSAGE, description.clone()),
-                ];
-                record_failure(span, outcome, error_type, Some(attributes), description);
+                exceptions.emit(
+                    span.span_context(),
+                    &Exception {
+                        exception_type: "panic",
+                        message: &description,
+                        causes: &[],
+                        error_type,
+                    },
+                );
+                let attributes = exceptions.span_event().then(|| {
+                    vec![
+                        KeyValue::new(standard::EXCEPTION_TYPE, "panic"),
+                        KeyValue::new(standard::EXCEPTION_MESSAGE, description.clone()),
+                    ]
+                });
+                record_failure(span, outcome, error_type, attributes, description);
             }
             Ending::Cancelled => {
                 record_failure(span, outcome, error_type, None, "cancelled".to_string());

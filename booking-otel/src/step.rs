@@ -42,6 +42,11 @@
 //! | is dropped unfinished (cancelled future) | `Error`, description = `cancelled` | `booking.outcome = cancelled`, `error.type = cancelled` | | `cancelled` |
 //!
 //! A panic is recorded and then keeps unwinding: instrumentation never swallows it.
+//!
+//! With `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN=logs` (or `logs/dup`) and a logger
+//! installed (feature `logs`), the `exception` goes out as a log record correlated with
+//! the step's span instead of (or as well as) the span event; see
+//! [`ExceptionSignal`](crate::logs::ExceptionSignal).
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -522,7 +527,11 @@ impl Traced {
         let ended_at = self.started_at.map(|_| SystemTime::now());
         if let Some(cx) = self.context.as_ref().filter(|_| self.recording) {
             let span = cx.span();
-            ending.record(&span, self.telemetry.sets_ok_on_success());
+            ending.record(
+                &span,
+                self.telemetry.sets_ok_on_success(),
+                &self.telemetry.exception_sink(),
+            );
             match ended_at {
                 Some(ended_at) => span.end_with_timestamp(ended_at),
                 None => span.end(),

@@ -27,6 +27,7 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, InstrumentationScope};
 
+use crate::logs::ExceptionSignal;
 use crate::metrics::StepInstruments;
 
 /// How many steps a thread runs on its cached answer before it looks at the global
@@ -55,6 +56,12 @@ struct Inner {
     tracer: StepTracer,
     instruments: Option<StepInstruments>,
     ok_on_success: bool,
+    /// Where a failed step's exception goes (span event, log record, both).
+    exception_signal: ExceptionSignal,
+    /// The loggers of an SDK logger provider: tracing events (`logs::layer`) and
+    /// exceptions as logs go there.
+    #[cfg(feature = "logs")]
+    loggers: Option<Arc<crate::logs::Loggers>>,
     /// Lets a [`ScopedTelemetry`] in the current context take over (the test kit's
     /// per-test isolation); off in production, where it would cost a context lookup.
     context_override: bool,
@@ -95,6 +102,9 @@ impl Telemetry {
                 tracer,
                 instruments: None,
                 ok_on_success: false,
+                exception_signal: ExceptionSignal::from_env(),
+                #[cfg(feature = "logs")]
+                loggers: None,
                 context_override: false,
             }),
         }
@@ -125,11 +135,47 @@ impl Telemetry {
         self.map(|inner| inner.ok_on_success = enabled)
     }
 
+    /// Where a failed step records its exception; see [`ExceptionSignal`]. Default: the
+    /// `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` variable, read once per process.
+    pub fn exceptions_as(self, signal: ExceptionSignal) -> Self {
+        self.map(|inner| inner.exception_signal = signal)
+    }
+
+    /// Sends log records to `provider`: `tracing` events through
+    /// [`logs::layer`](crate::logs::layer), and failed steps' exceptions when
+    /// [`exceptions_as`](Self::exceptions_as) asks for logs.
+    #[cfg(feature = "logs")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+    pub fn with_logger_provider(
+        self,
+        provider: &opentelemetry_sdk::logs::SdkLoggerProvider,
+    ) -> Self {
+        let loggers = Arc::new(crate::logs::Loggers::new(provider));
+        self.map(|inner| inner.loggers = Some(loggers))
+    }
+
+    #[cfg(feature = "logs")]
+    pub(crate) fn loggers(&self) -> Option<&crate::logs::Loggers> {
+        self.inner.loggers.as_deref()
+    }
+
+    /// Where this telemetry records a failed step's exception.
+    pub(crate) fn exception_sink(&self) -> crate::logs::ExceptionSink<'_> {
+        crate::logs::ExceptionSink::new(
+            self.inner.exception_signal,
+            #[cfg(feature = "logs")]
+            self.loggers(),
+        )
+    }
+
     fn map(self, f: impl FnOnce(&mut Inner)) -> Self {
         let mut inner = Inner {
             tracer: self.inner.tracer.clone(),
             instruments: self.inner.instruments.clone(),
             ok_on_success: self.inner.ok_on_success,
+            exception_signal: self.inner.exception_signal,
+            #[cfg(feature = "logs")]
+            loggers: self.inner.loggers.clone(),
             context_override: self.inner.context_override,
         };
         f(&mut inner);
@@ -251,6 +297,40 @@ pub(crate) fn current() -> Option<Telemetry> {
                 installed
             }
         })
+}
+
+/// Calls `f` with the default telemetry for this thread (as [`current`] finds it),
+/// without cloning it: the per-event path of `logs::layer`. `None` when there is none,
+/// or when called from inside `f` on the same thread (an event emitted while emitting).
+#[cfg(feature = "logs")]
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Telemetry) -> R) -> Option<R> {
+    LOCAL
+        .try_with(|local| {
+            {
+                let mut guard = local.try_borrow_mut().ok()?;
+                let epoch = EPOCH.load(Ordering::Acquire);
+                if guard.epoch != epoch || guard.countdown == 0 {
+                    reload(&mut guard, epoch);
+                }
+                guard.countdown -= 1;
+            }
+            // Shared from here on: a nested call fails its `try_borrow_mut` above.
+            let guard = local.try_borrow().ok()?;
+            let installed = guard.telemetry.as_ref()?;
+            if installed.inner.context_override {
+                Some(Context::map_current(|cx| {
+                    match cx.get::<ScopedTelemetry>() {
+                        Some(scoped) => f(&scoped.0),
+                        None => f(installed),
+                    }
+                }))
+            } else {
+                Some(f(installed))
+            }
+        })
+        .ok()
+        .flatten()
 }
 
 #[cold]

@@ -1,8 +1,9 @@
 //! A test kit for your own booking instrumentation (feature `testing`).
 //!
-//! [`TestTelemetry::install`] captures the spans and metrics your code exports, through
-//! the same pipeline [`setup`](crate::setup) uses in production (the redaction guard
-//! included), so a test sees exactly what a collector would.
+//! [`TestTelemetry::install`] captures the spans, metrics and (feature `logs`) log
+//! records your code exports, through the same pipelines [`setup`](crate::setup) uses in
+//! production (the redaction guard included), so a test sees exactly what a collector
+//! would.
 //!
 //! ```
 //! use booking_otel::{Step, conventions::attribute, testing::{SpanDataExt, TestTelemetry}};
@@ -33,6 +34,29 @@
 //!
 //! The handle holds a context guard: keep it on the test's thread and drop handles in
 //! reverse order of installation.
+//!
+//! # Logs
+//!
+//! With the `logs` feature each handle has its own logger provider too: log records
+//! emitted in the test's context (exceptions as logs, `tracing` events through
+//! [`logs::layer`](crate::logs::layer)) are its own, and a record emitted where the
+//! test's context is missing but inside one of its traces is found by trace id, as for
+//! spans. `tracing` events need a subscriber with the layer: [`capture_tracing_events`]
+//! sets one for the test binary when none is set.
+//!
+//! ```
+//! # #[cfg(feature = "logs")] {
+//! use booking_otel::Step;
+//! use booking_otel::testing::{LogRecordExt, TestTelemetry, capture_tracing_events};
+//!
+//! capture_tracing_events();
+//! let telemetry = TestTelemetry::install();
+//! Step::new("booking.confirm").run(|| tracing::warn!("card 4111 1111 1111 1111 declined"));
+//! let confirm = telemetry.span("booking.confirm");
+//! let logs = telemetry.logs_of(&confirm);
+//! assert_eq!(logs[0].body_text().unwrap(), "card **** **** **** 1111 declined");
+//! # }
+//! ```
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -44,12 +68,15 @@ use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
+#[cfg(feature = "logs")]
+use opentelemetry_sdk::logs::SdkLogRecord;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
     InMemorySpanExporter, SdkTracerProvider, Span, SpanData, SpanProcessor,
 };
 
+use crate::logs::ExceptionSignal;
 use crate::redaction::RedactionPolicy;
 use crate::telemetry::{ScopedTelemetry, Telemetry};
 
@@ -87,6 +114,44 @@ struct Shared {
     provider: SdkTracerProvider,
     routes: Arc<Mutex<HashMap<TraceId, u64>>>,
     installed: Telemetry,
+    /// Log records emitted outside any test's context.
+    #[cfg(feature = "logs")]
+    logs: LogCapture,
+}
+
+/// A logger provider with the production log pipeline over an in-memory exporter.
+#[cfg(feature = "logs")]
+struct LogCapture {
+    exporter: opentelemetry_sdk::logs::InMemoryLogExporter,
+    provider: opentelemetry_sdk::logs::SdkLoggerProvider,
+}
+
+#[cfg(feature = "logs")]
+impl LogCapture {
+    fn new() -> Self {
+        let exporter = opentelemetry_sdk::logs::InMemoryLogExporter::default();
+        let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+            .with_log_processor(crate::setup::log_pipeline(
+                exporter.clone(),
+                crate::setup::LogPipeline {
+                    policy: RedactionPolicy::default(),
+                    value_length_limit: None,
+                    meter: None,
+                },
+            ))
+            .build();
+        LogCapture { exporter, provider }
+    }
+
+    fn records(&self) -> Vec<SdkLogRecord> {
+        let _ = self.provider.force_flush();
+        self.exporter
+            .get_emitted_logs()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|log| log.record)
+            .collect()
+    }
 }
 
 fn shared() -> &'static Shared {
@@ -110,11 +175,17 @@ fn shared() -> &'static Shared {
             .build();
         opentelemetry::global::set_tracer_provider(provider.clone());
         let installed = Telemetry::from_tracer_provider(&provider).allowing_context_override();
+        #[cfg(feature = "logs")]
+        let logs = LogCapture::new();
+        #[cfg(feature = "logs")]
+        let installed = installed.with_logger_provider(&logs.provider);
         Shared {
             exporter,
             provider,
             routes,
             installed,
+            #[cfg(feature = "logs")]
+            logs,
         }
     })
 }
@@ -126,12 +197,20 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 #[must_use = "call .install()"]
 pub struct TestTelemetryBuilder {
     ok_on_success: bool,
+    exceptions: Option<ExceptionSignal>,
 }
 
 impl TestTelemetryBuilder {
     /// Successful steps end with status `Ok` (as with `Setup::ok_on_success`).
     pub fn ok_on_success(mut self, enabled: bool) -> Self {
         self.ok_on_success = enabled;
+        self
+    }
+
+    /// Where failed steps record exceptions (as with `Setup::exceptions_as`); default:
+    /// `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`.
+    pub fn exceptions_as(mut self, signal: ExceptionSignal) -> Self {
+        self.exceptions = Some(signal);
         self
     }
 
@@ -150,9 +229,16 @@ impl TestTelemetryBuilder {
             )
             .build();
         let meter = meter_provider.meter_with_scope(crate::telemetry::scope());
-        let telemetry = Telemetry::from_tracer_provider(&shared.provider)
+        let mut telemetry = Telemetry::from_tracer_provider(&shared.provider)
             .with_meter(&meter)
             .ok_on_success(self.ok_on_success);
+        if let Some(signal) = self.exceptions {
+            telemetry = telemetry.exceptions_as(signal);
+        }
+        #[cfg(feature = "logs")]
+        let logs = LogCapture::new();
+        #[cfg(feature = "logs")]
+        let telemetry = telemetry.with_logger_provider(&logs.provider);
         let guard = Context::current()
             .with_value(TestScope(id))
             .with_value(ScopedTelemetry(telemetry.clone()))
@@ -163,6 +249,8 @@ impl TestTelemetryBuilder {
             meter,
             meter_provider,
             metric_exporter,
+            #[cfg(feature = "logs")]
+            logs,
             _guard: guard,
         }
     }
@@ -175,6 +263,8 @@ pub struct TestTelemetry {
     meter: Meter,
     meter_provider: SdkMeterProvider,
     metric_exporter: InMemoryMetricExporter,
+    #[cfg(feature = "logs")]
+    logs: LogCapture,
     _guard: ContextGuard,
 }
 
@@ -263,6 +353,41 @@ impl TestTelemetry {
                 panic!("several spans named {name:?}; captured:\n{}", tree(&spans))
             }
         }
+    }
+
+    /// Every log record of this test, after flushing, in the order exported: those
+    /// emitted in its context, then those emitted elsewhere inside its traces.
+    #[cfg(feature = "logs")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+    pub fn logs(&self) -> Vec<SdkLogRecord> {
+        let mut records = self.logs.records();
+        let shared = shared();
+        let routes = match shared.routes.lock() {
+            Ok(routes) => routes.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        records.extend(shared.logs.records().into_iter().filter(|record| {
+            record
+                .trace_context()
+                .is_some_and(|cx| routes.get(&cx.trace_id) == Some(&self.id))
+        }));
+        records
+    }
+
+    /// The log records emitted while `span` was the current span (its trace id and span
+    /// id).
+    #[cfg(feature = "logs")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+    pub fn logs_of(&self, span: &SpanData) -> Vec<SdkLogRecord> {
+        self.logs()
+            .into_iter()
+            .filter(|record| {
+                record.trace_context().is_some_and(|cx| {
+                    cx.trace_id == span.span_context.trace_id()
+                        && cx.span_id == span.span_context.span_id()
+                })
+            })
+            .collect()
     }
 
     /// The cumulative metrics collected so far.
@@ -429,6 +554,55 @@ impl SpanDataExt for SpanData {
             .find(|kv| kv.key.as_str() == key)
             .map(|kv| &kv.value)
     }
+}
+
+/// Lookups on a captured log record.
+#[cfg(feature = "logs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+pub trait LogRecordExt {
+    /// The body as text: a string body as it is, any other body in its debug form.
+    fn body_text(&self) -> Option<String>;
+    /// The value of attribute `key`.
+    fn attribute(&self, key: &str) -> Option<&opentelemetry::logs::AnyValue>;
+    /// The value of attribute `key` when it is a string.
+    fn attribute_text(&self, key: &str) -> Option<String>;
+}
+
+#[cfg(feature = "logs")]
+impl LogRecordExt for SdkLogRecord {
+    fn body_text(&self) -> Option<String> {
+        self.body().map(|body| match body {
+            opentelemetry::logs::AnyValue::String(s) => s.to_string(),
+            other => format!("{other:?}"),
+        })
+    }
+
+    fn attribute(&self, key: &str) -> Option<&opentelemetry::logs::AnyValue> {
+        self.attributes_iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    }
+
+    fn attribute_text(&self, key: &str) -> Option<String> {
+        match self.attribute(key)? {
+            opentelemetry::logs::AnyValue::String(s) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Makes [`logs::layer`](crate::logs::layer) the global `tracing` subscriber of this test
+/// binary, so `tracing` events become log records of the test that emits them; `false`
+/// when the binary already has another subscriber (add the layer to it instead).
+#[cfg(feature = "logs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+pub fn capture_tracing_events() -> bool {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    static SET: OnceLock<bool> = OnceLock::new();
+    *SET.get_or_init(|| {
+        let subscriber = tracing_subscriber::registry().with(crate::logs::layer());
+        tracing::subscriber::set_global_default(subscriber).is_ok()
+    })
 }
 
 /// The direct children of `parent` among `spans`.

@@ -3,5 +3,6 @@
 pub mod bookings;
 pub mod failing_step;
 pub mod faulty_receiver;
+pub mod logs_e2e;
 pub mod pan;
 pub mod receiver;

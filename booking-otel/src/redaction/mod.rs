@@ -36,7 +36,9 @@
 //!
 //! [`policy`](RedactionPolicy) decides (keys in `keys.rs`; values in `pan.rs`,
 //! `verification_code.rs`, `iban.rs`, `email.rs`); `span.rs` applies it to the SDK's
-//! span data and resource; `exporter.rs` is the [`RedactingExporter`].
+//! span data and resource; `exporter.rs` is the [`RedactingExporter`]; `log.rs` applies
+//! the same policy to log records (feature `logs`), in `RedactingLogExporter`, on the
+//! batch log processor's export thread as for spans.
 
 mod card;
 mod email;
@@ -44,6 +46,8 @@ mod email;
 mod exporter;
 mod iban;
 mod keys;
+#[cfg(feature = "logs")]
+mod log;
 mod pan;
 mod policy;
 mod sensitive;
@@ -76,5 +80,8 @@ pub use card::{CardBrand, CardDataError, CardNumber, Cvv, Pin};
 #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
 pub use exporter::RedactingExporter;
 pub use keys::DEFAULT_DENIED_KEYS;
+#[cfg(feature = "logs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+pub use log::RedactingLogExporter;
 pub use policy::{RedactionPolicy, RedactionRule};
 pub use sensitive::{Fingerprint, FingerprintKey, FingerprintKeyError, Sensitive};

@@ -145,7 +145,7 @@ impl SpanRedactor {
         }
     }
 
-    fn key_class(&mut self, key: &Key) -> KeyClass {
+    pub(super) fn key_class(&mut self, key: &Key) -> KeyClass {
         if let Some(class) = self.key_classes.get(key) {
             return *class;
         }

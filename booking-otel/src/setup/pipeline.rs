@@ -1,0 +1,234 @@
+//! Pipeline construction: what sits between a provider and its exporter, for each
+//! signal, and the console exporter of each signal (the one place to change it).
+
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::PeriodicReader;
+use opentelemetry_sdk::trace::SpanExporter;
+
+use super::env::Env;
+use super::{DEFAULT_SPAN_QUEUE_SIZE, Setup, SetupError};
+use crate::batch::{BatchProcessor, CountingExporter};
+use crate::conventions::resource;
+use crate::delivery::Delivery;
+use crate::redaction::{RedactingExporter, RedactionPolicy};
+use crate::tail_sampling::{TailSampling, TailSamplingExporter};
+
+/// The console span exporter (`OTEL_TRACES_EXPORTER=console`, or no endpoint).
+pub(super) fn console_span_exporter() -> impl SpanExporter + 'static {
+    crate::console::WaterfallExporter::stdout()
+}
+
+/// The console metric exporter (`OTEL_METRICS_EXPORTER=console`, or no endpoint).
+pub(super) fn console_metric_exporter()
+-> impl opentelemetry_sdk::metrics::exporter::PushMetricExporter + 'static {
+    crate::console::MetricsTableExporter::stdout()
+}
+
+/// The console log exporter (`OTEL_LOGS_EXPORTER=console`, or no endpoint): one line per
+/// record.
+#[cfg(feature = "logs")]
+pub(super) fn console_log_exporter() -> impl opentelemetry_sdk::logs::LogExporter + 'static {
+    crate::logs::ConsoleLogExporter::default()
+}
+
+pub(super) fn build_resource(setup: &Setup, env: &Env) -> Resource {
+    let mut attributes: Vec<KeyValue> = Vec::new();
+    if let Some(version) = &setup.service_version {
+        attributes.push(KeyValue::new(
+            crate::conventions::standard::SERVICE_VERSION,
+            version.clone(),
+        ));
+    }
+    if let Some(domain) = &setup.domain {
+        attributes.push(KeyValue::new(resource::SERVICE_DOMAIN, domain.clone()));
+    }
+    attributes.extend(setup.attributes.iter().cloned());
+    // Precedence, lowest first: code, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME. The SDK's
+    // own service-name detector is not used: it would replace the name from code with
+    // `unknown_service` whenever OTEL_SERVICE_NAME is absent.
+    let mut builder = Resource::builder_empty()
+        .with_service_name(setup.service_name.clone())
+        .with_attributes(attributes)
+        .with_detectors(&[
+            Box::new(opentelemetry_sdk::resource::TelemetryResourceDetector),
+            Box::new(opentelemetry_sdk::resource::EnvResourceDetector::new()),
+        ]);
+    if let Some(name) = env
+        .get("OTEL_SERVICE_NAME")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        builder = builder.with_service_name(name.to_owned());
+    }
+    // Redacted once, whole (attributes from code and from OTEL_RESOURCE_ATTRIBUTES),
+    // for the meter provider too: its exporters are not behind a RedactingExporter.
+    setup.redaction.redact_resource(&builder.build())
+}
+
+/// A periodic metric reader; without an interval from code the SDK's default (or
+/// `OTEL_METRIC_EXPORT_INTERVAL`) applies.
+pub(super) fn periodic_reader<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
+    exporter: E,
+    interval: Option<Duration>,
+) -> PeriodicReader<E> {
+    let reader = PeriodicReader::builder(exporter);
+    match interval {
+        Some(interval) => reader.with_interval(interval),
+        None => reader,
+    }
+    .build()
+}
+
+/// The settings of [`span_pipeline`].
+pub(crate) struct SpanPipeline<'m> {
+    pub(crate) policy: RedactionPolicy,
+    pub(crate) value_length_limit: Option<usize>,
+    pub(crate) tail_sampling: Option<TailSampling>,
+    pub(crate) batch: BatchSettings,
+    pub(crate) meter: Option<&'m opentelemetry::metrics::Meter>,
+}
+
+/// The production span pipeline: our [`BatchProcessor`] over (tail sampling and) the
+/// redaction exporter wrapping `exporter`, so both run on the export thread, and a
+/// counting stage innermost, so [`Delivery`] counts what really left. The test kit
+/// builds the same one.
+pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
+    exporter: E,
+    settings: SpanPipeline<'_>,
+) -> BatchProcessor {
+    let SpanPipeline {
+        policy,
+        value_length_limit,
+        tail_sampling,
+        batch,
+        meter,
+    } = settings;
+    let delivery = Delivery::default();
+    let counted = CountingExporter::new(exporter, delivery.clone());
+    let mut exporter =
+        RedactingExporter::new(counted, policy).with_value_length_limit(value_length_limit);
+    if let Some(meter) = meter {
+        exporter = exporter.with_meter(meter);
+        delivery.register_metrics(meter);
+    }
+    fn batched<E: SpanExporter + 'static>(
+        chain: E,
+        batch: BatchSettings,
+        delivery: Delivery,
+    ) -> BatchProcessor {
+        BatchProcessor::builder(chain)
+            .queue_size(batch.queue_size)
+            .batch_size(batch.batch_size)
+            .interval(batch.interval)
+            .max_concurrent_exports(batch.concurrent_exports)
+            .export_timeout(batch.export_timeout)
+            .counted_by_chain(delivery)
+            .build()
+    }
+    match tail_sampling {
+        // Before redaction: dropped traces are never scanned.
+        Some(rules) => {
+            let mut sampler =
+                TailSamplingExporter::new(exporter, rules).with_delivery(delivery.clone());
+            if let Some(meter) = meter {
+                sampler = sampler.with_meter(meter);
+            }
+            batched(sampler, batch, delivery)
+        }
+        None => batched(exporter, batch, delivery),
+    }
+}
+
+/// The batch processor's settings: code, then `OTEL_BSP_*` variables (which win).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchSettings {
+    pub(crate) queue_size: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) interval: Duration,
+    pub(crate) concurrent_exports: usize,
+    pub(crate) export_timeout: Duration,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings {
+            queue_size: DEFAULT_SPAN_QUEUE_SIZE,
+            batch_size: crate::batch::DEFAULT_BATCH_SIZE,
+            interval: crate::batch::DEFAULT_INTERVAL,
+            concurrent_exports: crate::batch::DEFAULT_MAX_CONCURRENT_EXPORTS,
+            export_timeout: crate::batch::DEFAULT_EXPORT_TIMEOUT,
+        }
+    }
+}
+
+impl BatchSettings {
+    pub(super) fn from_env(queue_size: Option<usize>, env: &Env) -> Result<Self, SetupError> {
+        let number = |variable: &'static str| -> Result<Option<u64>, SetupError> {
+            env.get(variable)
+                .map(|value| {
+                    value
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| SetupError::InvalidBatchSetting {
+                            variable,
+                            value: value.to_owned(),
+                        })
+                })
+                .transpose()
+        };
+        let mut settings = BatchSettings::default();
+        if let Some(spans) = queue_size {
+            settings.queue_size = spans.max(1);
+        }
+        if let Some(spans) = number("OTEL_BSP_MAX_QUEUE_SIZE")? {
+            settings.queue_size = usize::try_from(spans).unwrap_or(usize::MAX);
+        }
+        if let Some(spans) = number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")? {
+            settings.batch_size = usize::try_from(spans).unwrap_or(usize::MAX);
+        }
+        if let Some(millis) = number("OTEL_BSP_SCHEDULE_DELAY")? {
+            settings.interval = Duration::from_millis(millis);
+        }
+        if let Some(millis) = number("OTEL_BSP_EXPORT_TIMEOUT")? {
+            settings.export_timeout = Duration::from_millis(millis);
+        }
+        if let Some(exports) = number("OTEL_BSP_MAX_CONCURRENT_EXPORTS")? {
+            settings.concurrent_exports = usize::try_from(exports).unwrap_or(usize::MAX);
+        }
+        Ok(settings)
+    }
+}
+
+/// The settings of [`log_pipeline`].
+#[cfg(feature = "logs")]
+pub(crate) struct LogPipeline<'m> {
+    pub(crate) policy: RedactionPolicy,
+    pub(crate) value_length_limit: Option<usize>,
+    pub(crate) meter: Option<&'m opentelemetry::metrics::Meter>,
+}
+
+/// The production log pipeline: a batch log processor (the SDK's settings, or
+/// `OTEL_BLRP_*`) over the redaction exporter wrapping `exporter`, so redaction runs on
+/// the export thread, as for spans. The test kit builds the same one.
+#[cfg(feature = "logs")]
+pub(crate) fn log_pipeline<E: opentelemetry_sdk::logs::LogExporter + 'static>(
+    exporter: E,
+    settings: LogPipeline<'_>,
+) -> opentelemetry_sdk::logs::BatchLogProcessor {
+    let LogPipeline {
+        policy,
+        value_length_limit,
+        meter,
+    } = settings;
+    let mut exporter = crate::redaction::RedactingLogExporter::new(exporter, policy)
+        .with_value_length_limit(value_length_limit);
+    if let Some(meter) = meter {
+        exporter = exporter.with_meter(meter);
+    }
+    opentelemetry_sdk::logs::BatchLogProcessor::builder(exporter).build()
+}
