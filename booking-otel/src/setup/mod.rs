@@ -98,7 +98,9 @@ use guard::{INSTALLED, Providers};
 pub use guard::{ShutdownError, TelemetryGuard};
 #[cfg(test)]
 use pipeline::build_resource;
-pub(crate) use pipeline::{BatchSettings, SpanPipeline, span_pipeline};
+#[cfg(feature = "testing")]
+pub(crate) use pipeline::BatchSettings;
+pub(crate) use pipeline::{SpanPipeline, span_pipeline};
 #[cfg(feature = "logs")]
 pub(crate) use pipeline::{LogPipeline, log_pipeline};
 
