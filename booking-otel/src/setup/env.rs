@@ -93,6 +93,10 @@ impl Plan {
 impl Setup {
     /// Validates the configuration against `env` without installing anything.
     pub(super) fn plan(&self, env: &Env) -> Result<Plan, SetupError> {
+        validate_numbers(env)?;
+        if let Some(attributes) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
+            validate_resource_attributes(attributes)?;
+        }
         let env_name = env.get("OTEL_SERVICE_NAME");
         let name_in_attributes = env.get("OTEL_RESOURCE_ATTRIBUTES").is_some_and(|a| {
             a.split(',')
@@ -301,6 +305,67 @@ pub(super) fn validate_endpoint(
         && port.parse::<u16>().is_err()
     {
         return Err(invalid("the port is not a number from 0 to 65535"));
+    }
+    Ok(())
+}
+
+/// Numeric variables the SDK or the exporters read: an unparsable value is an error here
+/// rather than silently the default there.
+fn validate_numbers(env: &Env) -> Result<(), SetupError> {
+    const WHOLE: &[&str] = &[
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+        "OTEL_METRIC_EXPORT_TIMEOUT",
+        "OTEL_BLRP_EXPORT_TIMEOUT",
+        "OTEL_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_SPAN_EVENT_COUNT_LIMIT",
+        "OTEL_SPAN_LINK_COUNT_LIMIT",
+        "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT",
+    ];
+    const POSITIVE: &[&str] = &[
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        "OTEL_BLRP_SCHEDULE_DELAY",
+        "OTEL_BLRP_MAX_QUEUE_SIZE",
+        "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+    ];
+    for (variables, positive) in [(WHOLE, false), (POSITIVE, true)] {
+        for &variable in variables {
+            if let Some(value) = env.get(variable)
+                && !value
+                    .trim()
+                    .parse::<u64>()
+                    .is_ok_and(|n| !positive || n > 0)
+            {
+                return Err(SetupError::InvalidNumber {
+                    positive,
+                    variable,
+                    value: value.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `key=value` pairs separated by commas (values percent-encoded), per the spec; the
+/// SDK would skip a malformed pair silently.
+fn validate_resource_attributes(attributes: &str) -> Result<(), SetupError> {
+    let error = |reason| SetupError::InvalidResourceAttributes {
+        value: attributes.to_owned(),
+        reason,
+    };
+    for pair in attributes.split(',').filter(|p| !p.trim().is_empty()) {
+        let Some((key, _)) = pair.split_once('=') else {
+            return Err(error("a pair has no `=` (expected key=value,key2=value2)"));
+        };
+        if key.trim().is_empty() {
+            return Err(error("a pair has an empty key"));
+        }
     }
     Ok(())
 }

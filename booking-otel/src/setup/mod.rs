@@ -33,11 +33,16 @@
 //! A programmatic setting applies only where the matching variable is absent: operators
 //! keep control of a deployed service.
 //!
+//! Every variable below with a value that does not parse makes [`Setup::install`]
+//! return a [`SetupError`] naming the variable and the value; nothing is installed and
+//! nothing panics. (`OTEL_SDK_DISABLED=true` skips all of it: nothing is read, nothing
+//! installed, steps run untraced.)
+//!
 //! | variable | effect | read by |
 //! |---|---|---|
 //! | `OTEL_SDK_DISABLED` | `true`: install nothing; steps run untraced | setup |
 //! | `OTEL_SERVICE_NAME` | `service.name` (wins over [`Setup::new`]) | SDK |
-//! | `OTEL_RESOURCE_ATTRIBUTES` | extra resource attributes, e.g. `deployment.environment.name=prod` | SDK |
+//! | `OTEL_RESOURCE_ATTRIBUTES` | extra resource attributes, e.g. `deployment.environment.name=prod`; a pair without `=` is [`SetupError::InvalidResourceAttributes`] | SDK, validated by setup |
 //! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | sampler (wins over [`Setup::sampler`]); unknown names are an error | SDK, validated by setup |
 //! | `OTEL_TRACES_EXPORTER` | `otlp`, `console` or `none` | setup |
 //! | `OTEL_METRICS_EXPORTER` | `otlp`, `console` or `none` | setup |
@@ -49,8 +54,9 @@
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`/`_METRICS_`/`_LOGS_` forms) | OTLP export options | OTLP exporter (HTTP timeout: setup) |
 //! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | longest string attribute value, in characters, cut after redaction (the signal-specific variable wins; both win over [`Setup::attribute_value_length_limit`]); validated | setup (the Rust SDK does not implement them) |
 //! | `BOOKING_OTEL_TAIL_SAMPLING` | in-process tail sampling: `off`, `on`, or rules such as `errors,rollbacks,ratio=0.1,slower_than=2s` (wins over [`Setup::tail_sampling`]); validated | setup ([`crate::tail_sampling`]) |
-//! | `OTEL_BSP_SCHEDULE_DELAY` (ms), `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` (ms), `OTEL_BSP_MAX_CONCURRENT_EXPORTS` | the [batch processor](crate::batch) (`OTEL_BSP_MAX_QUEUE_SIZE` wins over [`Setup::span_queue_size`]; defaults: queue [`DEFAULT_SPAN_QUEUE_SIZE`], not the SDK's 2,048; batch 512; delay 1,000 ms; export timeout 30 s; 4 concurrent exports); not a positive whole number: [`SetupError::InvalidBatchSetting`] | booking-otel |
-//! | `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT` | periodic metric reader | SDK |
+//! | `OTEL_BSP_SCHEDULE_DELAY` (ms), `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` (ms), `OTEL_BSP_MAX_CONCURRENT_EXPORTS` | the [batch processor](crate::batch) (`OTEL_BSP_MAX_QUEUE_SIZE` wins over [`Setup::span_queue_size`]; defaults: queue [`DEFAULT_SPAN_QUEUE_SIZE`], not the SDK's 2,048; batch 512; delay 1,000 ms; export timeout 30 s; 4 concurrent exports); not a positive whole number: [`SetupError::InvalidNumber`] | booking-otel |
+//! | `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT` | periodic metric reader | SDK, validated by setup |
+//! | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_TIMEOUT`, `OTEL_BLRP_*`, `OTEL_*_COUNT_LIMIT` | exporter timeouts, the log batch processor, the SDK's count limits | SDK and exporters, validated by setup |
 //! | `OTEL_BLRP_SCHEDULE_DELAY`, `OTEL_BLRP_MAX_QUEUE_SIZE`, `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BLRP_EXPORT_TIMEOUT` | batch log processor | SDK |
 //!
 //! Without an exporter setting, OTLP is used when an endpoint is configured (variable or
@@ -96,13 +102,13 @@ use env::validate_endpoint;
 use env::{Env, Plan, Propagator};
 use guard::{INSTALLED, Providers};
 pub use guard::{ShutdownError, TelemetryGuard};
-#[cfg(test)]
-use pipeline::build_resource;
 #[cfg(feature = "testing")]
 pub(crate) use pipeline::BatchSettings;
-pub(crate) use pipeline::{SpanPipeline, span_pipeline};
+#[cfg(test)]
+use pipeline::build_resource;
 #[cfg(feature = "logs")]
 pub(crate) use pipeline::{LogPipeline, log_pipeline};
+pub(crate) use pipeline::{SpanPipeline, span_pipeline};
 
 /// Why [`Setup::install`] refused a configuration. Nothing is installed on error.
 #[derive(Debug, thiserror::Error)]
@@ -181,13 +187,25 @@ pub enum SetupError {
         "telemetry is already installed: drop or shut down the first TelemetryGuard before installing again"
     )]
     AlreadyInstalled,
-    /// An `OTEL_BSP_*` variable is not a positive whole number.
-    #[error("invalid {variable} {value:?}: expected a positive whole number")]
-    InvalidBatchSetting {
+    /// A numeric variable (`OTEL_BSP_*`, `OTEL_BLRP_*`, timeouts, intervals, count
+    /// limits) is not a whole number (or is 0 where 0 means nothing: queue and batch
+    /// sizes, intervals).
+    #[error("invalid {variable} {value:?}: expected a whole number{}", if *positive { " above 0" } else { "" })]
+    InvalidNumber {
+        /// Whether 0 is refused too.
+        positive: bool,
         /// The variable.
         variable: &'static str,
         /// Its value.
         value: String,
+    },
+    /// `OTEL_RESOURCE_ATTRIBUTES` is not a comma-separated list of `key=value` pairs.
+    #[error("invalid OTEL_RESOURCE_ATTRIBUTES {value:?}: {reason}")]
+    InvalidResourceAttributes {
+        /// The variable's value.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
     },
     /// A length limit variable is not a whole number.
     #[error("invalid {variable} {value:?}: expected a whole number of characters")]
@@ -680,6 +698,7 @@ fn otlp_timeout(env: &Env, signal: Signal) -> Duration {
         Signal::Metrics => "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
         Signal::Logs => "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
     };
+    // Validated by `Setup::plan`: an unparsable value never gets here.
     env.get(variable)
         .or_else(|| env.get("OTEL_EXPORTER_OTLP_TIMEOUT"))
         .and_then(|ms| ms.trim().parse::<u64>().ok())
@@ -715,6 +734,63 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect())
+    }
+
+    /// Every variable setup reads or validates, with a bad value: a typed error whose
+    /// message names the variable (or the setting) and repeats the bad value; no panic.
+    #[test]
+    fn every_invalid_variable_is_a_typed_error_naming_it_and_its_value() {
+        let cases: &[(&str, &str)] = &[
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+            ("OTEL_TRACES_SAMPLER_ARG", "lots"),
+            ("OTEL_TRACES_EXPORTER", "jaeger"),
+            ("OTEL_METRICS_EXPORTER", "prometheus"),
+            ("OTEL_LOGS_EXPORTER", "syslog"),
+            ("OTEL_PROPAGATORS", "b3"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "not a url"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
+            ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "-1"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
+            ("OTEL_METRIC_EXPORT_TIMEOUT", "soon"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "big"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "1.5"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "30s"),
+            ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "0"),
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "-5"),
+            ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "many"),
+            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4k"),
+            ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-1"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name"),
+            ("BOOKING_OTEL_TAIL_SAMPLING", "ratio=2"),
+        ];
+        for (variable, value) in cases {
+            // The argument is read only for a sampler that takes one.
+            let mut pairs = vec![(*variable, *value)];
+            if *variable == "OTEL_TRACES_SAMPLER_ARG" {
+                pairs.push(("OTEL_TRACES_SAMPLER", "traceidratio"));
+            }
+            let result =
+                std::panic::catch_unwind(|| Setup::new("booking-service").plan(&env(&pairs)));
+            let Ok(result) = result else {
+                panic!("{variable}={value:?} panicked");
+            };
+            let Err(error) = result else {
+                panic!("{variable}={value:?} was accepted");
+            };
+            let message = error.to_string();
+            assert!(
+                message.contains(variable) || message.contains(value),
+                "{variable}={value:?}: {message}"
+            );
+            assert!(
+                message.contains(value) || message.contains(&format!("{value:?}")),
+                "{variable}={value:?}: the message repeats the value: {message}"
+            );
+        }
     }
 
     #[test]
@@ -987,8 +1063,19 @@ mod tests {
     #[test]
     fn disabled_sdk_installs_nothing() {
         let guard = Setup::new("x")
-            .install_with_env(&env(&[("OTEL_SDK_DISABLED", "true")]))
+            .install_with_env(&env(&[
+                ("OTEL_SDK_DISABLED", "true"),
+                // Not even read: a disabled SDK does not fail on the rest.
+                ("OTEL_TRACES_EXPORTER", "jaeger"),
+            ]))
             .unwrap();
         assert!(!guard.is_enabled());
+        // The application runs as usual: steps return their results, metrics are no-ops.
+        let result = crate::Step::new("booking.confirm").run(|| Some(7));
+        assert_eq!(result, Some(7));
+        let booking = crate::metrics::BookingMetrics::global().start_booking("web");
+        booking.finish(crate::metrics::BookingStatus::Success);
+        assert_eq!(guard.delivery().counts(), Default::default());
+        assert!(guard.shutdown().is_ok());
     }
 }

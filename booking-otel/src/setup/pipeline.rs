@@ -174,7 +174,8 @@ impl BatchSettings {
                         .parse::<u64>()
                         .ok()
                         .filter(|n| *n > 0)
-                        .ok_or_else(|| SetupError::InvalidBatchSetting {
+                        .ok_or_else(|| SetupError::InvalidNumber {
+                            positive: true,
                             variable,
                             value: value.to_owned(),
                         })
