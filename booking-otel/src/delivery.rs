@@ -18,6 +18,10 @@
 //! | `otel.sdk.exporter.span.exported` | `error.type` = `export_failed` when the export failed, `unsent_at_shutdown` when shutdown gave up on it (its timeout ran out, or the collector failed) | spans the exporter accepted (or failed to send) |
 //! | `booking_otel.span.sampled_out` | | spans tail sampling decided not to keep |
 //!
+//! Log records (feature `logs`) have the same accounts, through the same queue:
+//! [`TelemetryGuard::log_delivery`](crate::setup::TelemetryGuard::log_delivery) and the
+//! `otel.sdk.processor.log.*` / `otel.sdk.exporter.log.exported` metrics.
+//!
 //! ```
 //! use booking_otel::batch::BatchProcessor;
 //! use opentelemetry::trace::{Tracer, TracerProvider};
@@ -114,21 +118,39 @@ pub struct DeliveryCounts {
     pub queued: u64,
 }
 
+/// Which signal a pipeline carries: it names the self-metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Signal {
+    /// Spans (`otel.sdk.processor.span.*`, `otel.sdk.exporter.span.*`).
+    #[default]
+    Spans,
+    /// Log records (`otel.sdk.processor.log.*`, `otel.sdk.exporter.log.*`).
+    Logs,
+}
+
 /// A handle on one pipeline's accounts. Cheap to clone; reading is a handful of atomic
 /// loads. Get one from [`BatchProcessor::delivery`](crate::batch::BatchProcessor::delivery)
-/// or [`TelemetryGuard::delivery`](crate::setup::TelemetryGuard::delivery).
+/// or [`TelemetryGuard::delivery`](crate::setup::TelemetryGuard::delivery) (and
+/// `log_delivery` for log records).
 #[derive(Debug, Clone, Default)]
 pub struct Delivery {
     pub(crate) counters: Arc<Counters>,
+    signal: Signal,
 }
 
 impl Delivery {
-    pub(crate) fn new(capacity: usize) -> Self {
-        let counters = Counters::default();
-        counters.capacity.store(capacity as u64, Ordering::Relaxed);
+    /// Empty accounts for a pipeline of `signal`.
+    pub(crate) fn new(signal: Signal) -> Self {
         Delivery {
-            counters: Arc::new(counters),
+            counters: Arc::default(),
+            signal,
         }
+    }
+
+    /// The signal these accounts are for.
+    pub fn signal(&self) -> Signal {
+        self.signal
     }
 
     /// The accounts now.
@@ -160,15 +182,23 @@ impl Delivery {
         }
     }
 
-    /// Reports these accounts as the SDK self-metrics (names from the semantic
-    /// conventions' "OTel SDK metrics", still in development there) listed in the [module docs](self),
-    /// through observable instruments: nothing is recorded on the booking thread, the
-    /// meter reads the counters when it collects.
+    /// Reports these accounts as the SDK self-metrics listed in the [module docs](self)
+    /// (names from the semantic conventions' "OTel SDK metrics", still in development
+    /// there; `log` in place of `span` for log records), through observable
+    /// instruments: nothing is recorded on the booking thread, the meter reads the
+    /// counters when it collects.
     pub fn register_metrics(&self, meter: &Meter) {
-        let component = [KeyValue::new(
-            "otel.component.type",
-            "batching_span_processor",
-        )];
+        let (item, component_type) = match self.signal {
+            Signal::Spans => ("span", "batching_span_processor"),
+            Signal::Logs => ("log", "batching_log_processor"),
+        };
+        let name = |suffix: &str| format!("otel.sdk.{}", suffix.replace("ITEM", item));
+        let unit = if item == "span" {
+            "{span}"
+        } else {
+            "{log_record}"
+        };
+        let component = [KeyValue::new("otel.component.type", component_type)];
         let with_error = |error: &'static str| {
             let mut attributes = component.to_vec();
             attributes.push(KeyValue::new("error.type", error));
@@ -182,9 +212,9 @@ impl Delivery {
             with_error("already_shutdown"),
         );
         meter
-            .u64_observable_counter("otel.sdk.processor.span.processed")
-            .with_unit("{span}")
-            .with_description("Spans the batch processor took, or dropped (error.type).")
+            .u64_observable_counter(name("processor.ITEM.processed"))
+            .with_unit(unit)
+            .with_description("Items the batch processor took, or dropped (error.type).")
             .with_callback(move |observer| {
                 observer.observe(counters.accepted.load(Ordering::Relaxed), &ok);
                 observe_nonzero(observer, &counters.queue_full, &full);
@@ -195,9 +225,9 @@ impl Delivery {
         let counters = Arc::clone(&self.counters);
         let attributes = component.to_vec();
         meter
-            .i64_observable_up_down_counter("otel.sdk.processor.span.queue.size")
-            .with_unit("{span}")
-            .with_description("Spans waiting in the batch queue.")
+            .i64_observable_up_down_counter(name("processor.ITEM.queue.size"))
+            .with_unit(unit)
+            .with_description("Items waiting in the batch queue.")
             .with_callback(move |observer| {
                 let queued = counters
                     .accepted
@@ -210,8 +240,8 @@ impl Delivery {
         let counters = Arc::clone(&self.counters);
         let attributes = component.to_vec();
         meter
-            .i64_observable_up_down_counter("otel.sdk.processor.span.queue.capacity")
-            .with_unit("{span}")
+            .i64_observable_up_down_counter(name("processor.ITEM.queue.capacity"))
+            .with_unit(unit)
             .with_description("The batch queue's size.")
             .with_callback(move |observer| {
                 let capacity = counters.capacity.load(Ordering::Relaxed);
@@ -226,9 +256,9 @@ impl Delivery {
             with_error("unsent_at_shutdown"),
         );
         meter
-            .u64_observable_counter("otel.sdk.exporter.span.exported")
-            .with_unit("{span}")
-            .with_description("Spans the exporter accepted, or failed to send (error.type).")
+            .u64_observable_counter(name("exporter.ITEM.exported"))
+            .with_unit(unit)
+            .with_description("Items the exporter accepted, or failed to send (error.type).")
             .with_callback(move |observer| {
                 observer.observe(counters.exported.load(Ordering::Relaxed), &ok);
                 observer.observe(counters.export_failed.load(Ordering::Relaxed), &failed);
@@ -239,6 +269,9 @@ impl Delivery {
             })
             .build();
 
+        if self.signal != Signal::Spans {
+            return;
+        }
         let counters = Arc::clone(&self.counters);
         meter
             .u64_observable_counter("booking_otel.span.sampled_out")
@@ -304,7 +337,8 @@ mod tests {
         let provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(exporter.clone()).build())
             .build();
-        let delivery = Delivery::new(100);
+        let delivery = Delivery::new(Signal::Spans);
+        delivery.counters.capacity.store(100, Ordering::Relaxed);
         delivery.register_metrics(&provider.meter("test"));
         let c = &delivery.counters;
         Counters::add(&c.accepted, 7);

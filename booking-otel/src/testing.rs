@@ -136,6 +136,7 @@ impl LogCapture {
                 crate::setup::LogPipeline {
                     policy: RedactionPolicy::default(),
                     value_length_limit: None,
+                    batch: crate::setup::BatchSettings::default(),
                     meter: None,
                 },
             ))

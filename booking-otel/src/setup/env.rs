@@ -53,8 +53,11 @@ pub(super) struct Plan {
     pub(super) log_value_length_limit: Option<usize>,
     pub(super) tail_sampling: Option<TailSampling>,
     /// The batch queue's size, unless `OTEL_BSP_MAX_QUEUE_SIZE` sets it.
-    /// The batch processor's settings.
+    /// The span batch processor's settings.
     pub(super) batch: super::pipeline::BatchSettings,
+    /// The log batch processor's settings.
+    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
+    pub(super) log_batch: super::pipeline::BatchSettings,
     /// An endpoint variable applies to traces: the one from code must not override it.
     pub(super) traces_endpoint_from_env: bool,
     /// Likewise for metrics.
@@ -212,7 +215,8 @@ impl Setup {
         let value_length_limit = limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(general_limit);
         let log_value_length_limit =
             limit("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(general_limit);
-        let batch = super::pipeline::BatchSettings::from_env(self.span_queue_size, env)?;
+        let batch = super::pipeline::batch_settings("OTEL_BSP", self.span_queue_size, env)?;
+        let log_batch = super::pipeline::batch_settings("OTEL_BLRP", None, env)?;
         let tail_sampling = match env.get("BOOKING_OTEL_TAIL_SAMPLING") {
             Some(rules) => TailSampling::parse(rules)?,
             None => self.tail_sampling.clone(),
@@ -241,6 +245,7 @@ impl Setup {
             log_value_length_limit,
             tail_sampling,
             batch,
+            log_batch,
             traces_endpoint_from_env: endpoint_from_env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
             metrics_endpoint_from_env: endpoint_from_env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
             logs_endpoint_from_env: endpoint_from_env("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
@@ -318,7 +323,6 @@ fn validate_numbers(env: &Env) -> Result<(), SetupError> {
         "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
         "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
         "OTEL_METRIC_EXPORT_TIMEOUT",
-        "OTEL_BLRP_EXPORT_TIMEOUT",
         "OTEL_ATTRIBUTE_COUNT_LIMIT",
         "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
         "OTEL_SPAN_EVENT_COUNT_LIMIT",
@@ -327,12 +331,7 @@ fn validate_numbers(env: &Env) -> Result<(), SetupError> {
         "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
         "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT",
     ];
-    const POSITIVE: &[&str] = &[
-        "OTEL_METRIC_EXPORT_INTERVAL",
-        "OTEL_BLRP_SCHEDULE_DELAY",
-        "OTEL_BLRP_MAX_QUEUE_SIZE",
-        "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
-    ];
+    const POSITIVE: &[&str] = &["OTEL_METRIC_EXPORT_INTERVAL"];
     for (variables, positive) in [(WHOLE, false), (POSITIVE, true)] {
         for &variable in variables {
             if let Some(value) = env.get(variable)

@@ -131,6 +131,7 @@ pub struct TelemetryGuard {
     pub(super) runtime: Option<tokio::runtime::Runtime>,
     pub(super) tracing_subscriber: bool,
     pub(super) delivery: crate::delivery::Delivery,
+    pub(super) log_delivery: crate::delivery::Delivery,
 }
 
 impl fmt::Debug for TelemetryGuard {
@@ -149,6 +150,7 @@ impl TelemetryGuard {
             runtime: None,
             tracing_subscriber: false,
             delivery: crate::delivery::Delivery::default(),
+            log_delivery: crate::delivery::Delivery::new(crate::delivery::Signal::Logs),
         }
     }
 
@@ -175,6 +177,12 @@ impl TelemetryGuard {
     /// ```
     pub fn delivery(&self) -> crate::delivery::Delivery {
         self.delivery.clone()
+    }
+
+    /// The same accounts for log records (feature `logs`): emitted, exported, dropped by
+    /// reason, in flight. Without logs, all zero.
+    pub fn log_delivery(&self) -> crate::delivery::Delivery {
+        self.log_delivery.clone()
     }
 
     /// The meter provider.

@@ -614,32 +614,44 @@ fn install(plan: Plan, setup: Setup, env: &Env) -> Result<TelemetryGuard, SetupE
     let tracer_provider = tracer_builder.build();
 
     #[cfg(feature = "logs")]
-    let logger_provider = {
+    let (logger_provider, log_delivery) = {
         let log_settings = || LogPipeline {
             policy: setup.redaction.clone(),
             value_length_limit: plan.log_value_length_limit,
+            batch: plan.log_batch,
             meter: Some(&meter),
         };
-        let builder = opentelemetry_sdk::logs::SdkLoggerProvider::builder().with_resource(resource);
-        match plan.logs {
+        let processor = match plan.logs {
             ExporterKind::None => None,
-            ExporterKind::Console => Some(builder.with_log_processor(log_pipeline(
+            ExporterKind::Console => Some(log_pipeline(
                 pipeline::console_log_exporter(),
                 log_settings(),
-            ))),
+            )),
             ExporterKind::Otlp => {
                 let target = target(Signal::Logs).ok_or_else(no_target)?;
                 #[cfg(any(feature = "otlp", feature = "otlp-http"))]
                 {
                     let exporter = exporters::log_exporter(plan.logs_protocol, &target)?;
-                    Some(builder.with_log_processor(log_pipeline(exporter, log_settings())))
+                    Some(log_pipeline(exporter, log_settings()))
                 }
                 #[cfg(not(any(feature = "otlp", feature = "otlp-http")))]
                 match target {}
             }
-        }
-        .map(|builder| builder.build())
+        };
+        let delivery = processor
+            .as_ref()
+            .map(crate::batch::BatchLogProcessor::delivery)
+            .unwrap_or_else(|| crate::delivery::Delivery::new(crate::delivery::Signal::Logs));
+        let provider = processor.map(|processor| {
+            opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+                .with_resource(resource)
+                .with_log_processor(processor)
+                .build()
+        });
+        (provider, delivery)
     };
+    #[cfg(not(feature = "logs"))]
+    let log_delivery = crate::delivery::Delivery::new(crate::delivery::Signal::Logs);
     #[cfg(not(feature = "logs"))]
     drop(resource);
 
@@ -686,6 +698,7 @@ fn install(plan: Plan, setup: Setup, env: &Env) -> Result<TelemetryGuard, SetupE
         runtime,
         tracing_subscriber,
         delivery,
+        log_delivery,
     })
 }
 

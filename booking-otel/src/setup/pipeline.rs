@@ -9,7 +9,7 @@ use opentelemetry_sdk::metrics::PeriodicReader;
 use opentelemetry_sdk::trace::SpanExporter;
 
 use super::env::Env;
-use super::{DEFAULT_SPAN_QUEUE_SIZE, Setup, SetupError};
+use super::{Setup, SetupError};
 use crate::batch::{BatchProcessor, CountingExporter};
 use crate::conventions::resource;
 use crate::delivery::Delivery;
@@ -120,11 +120,7 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
         delivery: Delivery,
     ) -> BatchProcessor {
         BatchProcessor::builder(chain)
-            .queue_size(batch.queue_size)
-            .batch_size(batch.batch_size)
-            .interval(batch.interval)
-            .max_concurrent_exports(batch.concurrent_exports)
-            .export_timeout(batch.export_timeout)
+            .settings(batch)
             .counted_by_chain(delivery)
             .build()
     }
@@ -142,67 +138,65 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
     }
 }
 
-/// The batch processor's settings: code, then `OTEL_BSP_*` variables (which win).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BatchSettings {
-    pub(crate) queue_size: usize,
-    pub(crate) batch_size: usize,
-    pub(crate) interval: Duration,
-    pub(crate) concurrent_exports: usize,
-    pub(crate) export_timeout: Duration,
-}
+/// The batch processors' settings.
+pub(crate) type BatchSettings = crate::batch::QueueSettings;
 
-impl Default for BatchSettings {
-    fn default() -> Self {
-        BatchSettings {
-            queue_size: DEFAULT_SPAN_QUEUE_SIZE,
-            batch_size: crate::batch::DEFAULT_BATCH_SIZE,
-            interval: crate::batch::DEFAULT_INTERVAL,
-            concurrent_exports: crate::batch::DEFAULT_MAX_CONCURRENT_EXPORTS,
-            export_timeout: crate::batch::DEFAULT_EXPORT_TIMEOUT,
-        }
-    }
-}
-
-impl BatchSettings {
-    pub(super) fn from_env(queue_size: Option<usize>, env: &Env) -> Result<Self, SetupError> {
-        let number = |variable: &'static str| -> Result<Option<u64>, SetupError> {
-            env.get(variable)
-                .map(|value| {
-                    value
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| SetupError::InvalidNumber {
-                            positive: true,
-                            variable,
-                            value: value.to_owned(),
-                        })
-                })
-                .transpose()
+/// The settings of a batch processor: the defaults, `queue_size` from code, then the
+/// `{prefix}_*` variables (`OTEL_BSP` for spans, `OTEL_BLRP` for log records), which win.
+pub(super) fn batch_settings(
+    prefix: &'static str,
+    queue_size: Option<usize>,
+    env: &Env,
+) -> Result<BatchSettings, SetupError> {
+    let number = |name: &'static str| -> Result<Option<u64>, SetupError> {
+        let variable = match (prefix, name) {
+            ("OTEL_BSP", "MAX_QUEUE_SIZE") => "OTEL_BSP_MAX_QUEUE_SIZE",
+            ("OTEL_BSP", "MAX_EXPORT_BATCH_SIZE") => "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            ("OTEL_BSP", "SCHEDULE_DELAY") => "OTEL_BSP_SCHEDULE_DELAY",
+            ("OTEL_BSP", "EXPORT_TIMEOUT") => "OTEL_BSP_EXPORT_TIMEOUT",
+            ("OTEL_BSP", _) => "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+            (_, "MAX_QUEUE_SIZE") => "OTEL_BLRP_MAX_QUEUE_SIZE",
+            (_, "MAX_EXPORT_BATCH_SIZE") => "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+            (_, "SCHEDULE_DELAY") => "OTEL_BLRP_SCHEDULE_DELAY",
+            (_, "EXPORT_TIMEOUT") => "OTEL_BLRP_EXPORT_TIMEOUT",
+            _ => "OTEL_BLRP_MAX_CONCURRENT_EXPORTS",
         };
-        let mut settings = BatchSettings::default();
-        if let Some(spans) = queue_size {
-            settings.queue_size = spans.max(1);
-        }
-        if let Some(spans) = number("OTEL_BSP_MAX_QUEUE_SIZE")? {
-            settings.queue_size = usize::try_from(spans).unwrap_or(usize::MAX);
-        }
-        if let Some(spans) = number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")? {
-            settings.batch_size = usize::try_from(spans).unwrap_or(usize::MAX);
-        }
-        if let Some(millis) = number("OTEL_BSP_SCHEDULE_DELAY")? {
-            settings.interval = Duration::from_millis(millis);
-        }
-        if let Some(millis) = number("OTEL_BSP_EXPORT_TIMEOUT")? {
-            settings.export_timeout = Duration::from_millis(millis);
-        }
-        if let Some(exports) = number("OTEL_BSP_MAX_CONCURRENT_EXPORTS")? {
-            settings.concurrent_exports = usize::try_from(exports).unwrap_or(usize::MAX);
-        }
-        Ok(settings)
+        env.get(variable)
+            .map(|value| {
+                value
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| SetupError::InvalidNumber {
+                        positive: true,
+                        variable,
+                        value: value.to_owned(),
+                    })
+            })
+            .transpose()
+    };
+    let mut settings = BatchSettings::default();
+    if let Some(items) = queue_size {
+        settings.queue_size = items.max(1);
     }
+    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    if let Some(items) = number("MAX_QUEUE_SIZE")? {
+        settings.queue_size = size(items);
+    }
+    if let Some(items) = number("MAX_EXPORT_BATCH_SIZE")? {
+        settings.batch_size = size(items);
+    }
+    if let Some(millis) = number("SCHEDULE_DELAY")? {
+        settings.interval = Duration::from_millis(millis);
+    }
+    if let Some(millis) = number("EXPORT_TIMEOUT")? {
+        settings.export_timeout = Duration::from_millis(millis);
+    }
+    if let Some(exports) = number("MAX_CONCURRENT_EXPORTS")? {
+        settings.max_concurrent_exports = size(exports);
+    }
+    Ok(settings)
 }
 
 /// The settings of [`log_pipeline`].
@@ -210,26 +204,32 @@ impl BatchSettings {
 pub(crate) struct LogPipeline<'m> {
     pub(crate) policy: RedactionPolicy,
     pub(crate) value_length_limit: Option<usize>,
+    pub(crate) batch: BatchSettings,
     pub(crate) meter: Option<&'m opentelemetry::metrics::Meter>,
 }
 
-/// The production log pipeline: a batch log processor (the SDK's settings, or
-/// `OTEL_BLRP_*`) over the redaction exporter wrapping `exporter`, so redaction runs on
-/// the export thread, as for spans. The test kit builds the same one.
+/// The production log pipeline: our batch processor (the span pipeline's queue and
+/// accounts, settings from `OTEL_BLRP_*`) over the redaction exporter wrapping
+/// `exporter`, so redaction runs on the export thread, as for spans, and a counting stage
+/// innermost. The test kit builds the same one.
 #[cfg(feature = "logs")]
 pub(crate) fn log_pipeline<E: opentelemetry_sdk::logs::LogExporter + 'static>(
     exporter: E,
     settings: LogPipeline<'_>,
-) -> opentelemetry_sdk::logs::BatchLogProcessor {
+) -> crate::batch::BatchLogProcessor {
     let LogPipeline {
         policy,
         value_length_limit,
+        batch,
         meter,
     } = settings;
-    let mut exporter = crate::redaction::RedactingLogExporter::new(exporter, policy)
+    let delivery = Delivery::new(crate::delivery::Signal::Logs);
+    let counted = crate::batch::CountingLogExporter::new(exporter, delivery.clone());
+    let mut exporter = crate::redaction::RedactingLogExporter::new(counted, policy)
         .with_value_length_limit(value_length_limit);
     if let Some(meter) = meter {
         exporter = exporter.with_meter(meter);
+        delivery.register_metrics(meter);
     }
-    opentelemetry_sdk::logs::BatchLogProcessor::builder(exporter).build()
+    crate::batch::BatchLogProcessor::start(exporter, batch, delivery)
 }
