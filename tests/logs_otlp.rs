@@ -26,11 +26,24 @@ fn log_records_reach_a_real_grpc_receiver_masked_and_correlated() {
     assert!(guard.logger_provider().is_some());
     assert!(guard.installed_tracing_subscriber());
 
+    let log_delivery = guard.log_delivery();
     let cases = cases(48);
     for case in &cases {
         assert!(declined_payment(case).is_err());
     }
     guard.shutdown().expect("shutdown with the collector up");
+    // The application's own accounts of its log records say what the receiver got.
+    let accounts = log_delivery.counts();
+    assert_eq!(
+        (
+            accounts.finished,
+            accounts.exported,
+            accounts.dropped.total(),
+            accounts.in_flight
+        ),
+        (2 * cases.len() as u64, 2 * cases.len() as u64, 0, 0),
+        "{accounts:?}"
+    );
 
     let spans = running.spans();
     let step_ids: HashSet<(Vec<u8>, Vec<u8>)> = spans
