@@ -409,6 +409,21 @@ mod defs {
             cardinality: "low", sensitivity: None,
             brief: "Redaction rule that masked a value (metric attribute)."
         }
+        metric_propagation_rejected_headers::PROPAGATION_REJECTED_HEADERS = "booking_otel.propagation.rejected_headers" {
+            kind: Metric, type: "counter", unit: "{header}", example: "1",
+            cardinality: "low", sensitivity: None,
+            brief: "Incoming `traceparent`, `tracestate` or `baggage` headers ignored (wholly or in part) as malformed, oversized or not UTF-8, by booking_otel.propagation.reason."
+        }
+        attr_propagation_reason::PROPAGATION_REASON = "booking_otel.propagation.reason" {
+            kind: Attribute, type: "string enum: traceparent_malformed | traceparent_version | trace_id_zero | span_id_zero | tracestate_malformed | baggage_oversized | baggage_malformed | non_utf8", unit: "", example: "traceparent_malformed",
+            cardinality: "low", sensitivity: None,
+            brief: "Why an incoming propagation header was ignored (metric attribute)."
+        }
+        attr_messaging_message_index::MESSAGING_MESSAGE_INDEX = "booking_otel.messaging.message.index" {
+            kind: Attribute, type: "int", unit: "", example: "2",
+            cardinality: "high", sensitivity: None,
+            brief: "Position, from 0, of a message in the batch a consumer step handles (attribute of the step's span link to that message's trace)."
+        }
 
         resource_service_domain::SERVICE_DOMAIN = "service.domain" {
             kind: Resource, type: "string", unit: "", example: "reservations",
@@ -435,13 +450,14 @@ pub mod attribute {
         attr_available_count::*, attr_check_in::*, attr_check_out::*,
         attr_competing_reservation::*, attr_confirmation_code::*, attr_contention_reason::*,
         attr_error_causes::*, attr_guests::*, attr_lock_acquired::*, attr_lock_ttl_ms::*,
-        attr_lock_type::*, attr_outcome::*, attr_payment_card_brand::*,
-        attr_payment_card_last_four::*, attr_payment_currency::*, attr_payment_decline_reason::*,
-        attr_payment_gateway_latency_ms::*, attr_payment_method::*, attr_payment_status::*,
-        attr_payment_transaction_id::*, attr_property_id::*, attr_redaction_rule::*,
-        attr_rejection_reason::*, attr_rejection_type::*, attr_reservation_id::*, attr_rollback::*,
-        attr_rollback_step::*, attr_room_id::*, attr_source::*, attr_status::*, attr_step::*,
-        attr_tail_sampling_cause::*, attr_tail_sampling_decision::*, attr_user_id::*,
+        attr_lock_type::*, attr_messaging_message_index::*, attr_outcome::*,
+        attr_payment_card_brand::*, attr_payment_card_last_four::*, attr_payment_currency::*,
+        attr_payment_decline_reason::*, attr_payment_gateway_latency_ms::*, attr_payment_method::*,
+        attr_payment_status::*, attr_payment_transaction_id::*, attr_propagation_reason::*,
+        attr_property_id::*, attr_redaction_rule::*, attr_rejection_reason::*,
+        attr_rejection_type::*, attr_reservation_id::*, attr_rollback::*, attr_rollback_step::*,
+        attr_room_id::*, attr_source::*, attr_status::*, attr_step::*, attr_tail_sampling_cause::*,
+        attr_tail_sampling_decision::*, attr_user_id::*,
     };
 }
 
@@ -458,8 +474,9 @@ pub mod event {
 pub mod metric {
     pub use super::defs::{
         metric_active::*, metric_attempts::*, metric_duration::*, metric_lock_contention::*,
-        metric_payment_attempts::*, metric_payment_gateway_duration::*, metric_redactions::*,
-        metric_rollbacks::*, metric_step_duration::*, metric_tail_sampling_traces::*,
+        metric_payment_attempts::*, metric_payment_gateway_duration::*,
+        metric_propagation_rejected_headers::*, metric_redactions::*, metric_rollbacks::*,
+        metric_step_duration::*, metric_tail_sampling_traces::*,
     };
 }
 
@@ -475,6 +492,12 @@ pub mod standard {
         ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, EXCEPTION_TYPE,
     };
     pub use opentelemetry_semantic_conventions::resource::{SERVICE_NAME, SERVICE_VERSION};
+
+    /// `messaging.message.id`: the broker's (or producer's) identifier of a message, as
+    /// a span link attribute of a batch consumer step. Spelled here because
+    /// `opentelemetry-semantic-conventions` has it only behind its
+    /// `semconv_experimental` feature.
+    pub const MESSAGING_MESSAGE_ID: &str = "messaging.message.id";
 }
 
 pub use defs::ALL;

@@ -135,6 +135,9 @@ impl<K: Hash + Eq + Copy, B> BoundSeries<K, B> {
 pub(crate) struct StepInstruments {
     duration: Histogram<f64>,
     rollbacks: Counter<u64>,
+    /// `booking_otel.propagation.rejected_headers`, counted by `propagation` on the
+    /// telemetry current where headers are extracted.
+    rejected_headers: Counter<u64>,
     bound: Arc<BoundStepSeries>,
 }
 
@@ -177,8 +180,14 @@ impl StepInstruments {
         StepInstruments {
             duration: step_duration(meter),
             rollbacks: rollbacks(meter),
+            rejected_headers: crate::propagation::rejected_headers_counter(meter),
             bound: Arc::default(),
         }
+    }
+
+    /// `booking_otel.propagation.rejected_headers`.
+    pub(crate) fn rejected_headers(&self) -> &Counter<u64> {
+        &self.rejected_headers
     }
 
     /// Records one finished step: `booking.step.duration` with `booking.step`,

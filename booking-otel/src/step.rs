@@ -69,8 +69,17 @@ pub struct Step<'t, A = fn(&mut StepAttributes<'_>)> {
     kind: SpanKind,
     rollback: bool,
     telemetry: Option<&'t Telemetry>,
-    links: Option<Vec<Link>>,
+    /// Links and an explicit parent, which few steps have: boxed, so that a step without
+    /// them carries (and moves, and drops) one null pointer.
+    extras: Option<Box<Extras>>,
     attributes: A,
+}
+
+/// The rarely set parts of a [`Step`].
+#[derive(Default)]
+struct Extras {
+    links: Option<Vec<Link>>,
+    parent: Option<Context>,
 }
 
 impl std::fmt::Debug for Step<'_, fn(&mut StepAttributes<'_>)> {
@@ -95,7 +104,7 @@ impl Step<'static> {
             kind: SpanKind::Internal,
             rollback: false,
             telemetry: None,
-            links: None,
+            extras: None,
             attributes: no_attributes,
         }
     }
@@ -127,7 +136,7 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
             kind: self.kind,
             rollback: self.rollback,
             telemetry: Some(telemetry),
-            links: self.links,
+            extras: self.extras,
             attributes: self.attributes,
         }
     }
@@ -141,27 +150,93 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
             kind: self.kind,
             rollback: self.rollback,
             telemetry: self.telemetry,
-            links: self.links,
+            extras: self.extras,
             attributes,
         }
     }
 
     /// Links to other traces, e.g. one per message of a batch a consumer handles
-    /// (see [`propagation::link_from`](crate::propagation::link_from)).
+    /// (see [`propagation::batch_links`](crate::propagation::batch_links)).
     #[inline]
     pub fn links(mut self, links: Vec<Link>) -> Self {
-        self.links = Some(links);
+        self.extras.get_or_insert_default().links = Some(links);
         self
     }
 
-    /// Starts the span now, as a child of the current context, and returns the running
-    /// step. Finish it with [`StartedStep::finish`]; a step dropped unfinished is recorded
-    /// as cancelled (or as a panic while unwinding).
+    /// Starts the step as a child of `parent` instead of the current context: the
+    /// context extracted from a message a consumer handles
+    /// ([`propagation::extract_from`](crate::propagation::extract_from)), or a context
+    /// captured elsewhere. While the step runs, its context (which carries `parent`'s
+    /// baggage) is current; the caller's context is not.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use booking_otel::{Step, propagation::extract_from};
+    /// use opentelemetry::trace::SpanKind;
+    ///
+    /// let message_headers: HashMap<String, String> = HashMap::new(); // from the broker
+    /// Step::new("booking.notify")
+    ///     .kind(SpanKind::Consumer)
+    ///     .parent(extract_from(&message_headers))
+    ///     .run(|| ());
+    /// ```
+    ///
+    /// `#[booking_step]` functions take their parent from the context current where
+    /// they are called: make the extracted context current around the call instead
+    /// (`let _remote = extract_from(&headers).attach();`).
+    #[inline]
+    pub fn parent(mut self, parent: Context) -> Self {
+        self.extras.get_or_insert_default().parent = Some(parent);
+        self
+    }
+
+    /// Starts the span now, as a child of the current context (or of the
+    /// [`parent`](Step::parent) given), and returns the running step. Finish it with
+    /// [`StartedStep::finish`]; a step dropped unfinished is recorded as cancelled (or as
+    /// a panic while unwinding).
     #[inline]
     pub fn start(self) -> StartedStep {
+        if self.extras.is_some() {
+            return self.start_with_extras();
+        }
+        self.start_here()
+    }
+
+    /// Starts the span as a child of the current context.
+    #[inline]
+    fn start_here(self) -> StartedStep {
         match self.resolve_telemetry() {
             Some(telemetry) => self.start_traced(telemetry),
             None => StartedStep(State::Untraced),
+        }
+    }
+
+    /// A step with links or an explicit parent: off the common path.
+    #[cold]
+    #[inline(never)]
+    fn start_with_extras(mut self) -> StartedStep {
+        match self.extras.as_mut().and_then(|extras| extras.parent.take()) {
+            Some(parent) => self.start_in(parent),
+            None => self.start_here(),
+        }
+    }
+
+    /// Starts the step with `parent` current, so that the telemetry found from the
+    /// context and the span's parent both come from it. A step that makes no span still
+    /// runs its body in `parent`, so that its baggage and remote parent reach what the
+    /// body propagates.
+    fn start_in(self, parent: Context) -> StartedStep {
+        let started = {
+            let _parent = parent.clone().attach();
+            self.start_here()
+        };
+        match started.0 {
+            State::Untraced => StartedStep(State::SampledOut(parent)),
+            State::Traced(mut traced) => {
+                traced.context.get_or_insert(parent);
+                StartedStep(State::Traced(traced))
+            }
+            state => StartedStep(state),
         }
     }
 
@@ -217,9 +292,10 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
             kind,
             rollback,
             attributes,
-            links,
+            extras,
             ..
         } = self;
+        let links = extras.and_then(|extras| extras.links);
         Context::map_current(|parent| {
             let mut builder = SpanBuilder::from_name(name).with_kind(kind);
             builder.links = links;
