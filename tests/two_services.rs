@@ -21,7 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span, SpanFlags};
 use prost::Message as _;
 
 /// The card the example pays with, in both forms a leak could take.
@@ -49,17 +49,20 @@ struct Run {
     elapsed: Duration,
 }
 
-/// Runs `two_services ARGS` exporting to `endpoint` (traces only), killed after 60 s.
-fn run_example(endpoint: &str, args: &[&str]) -> Run {
+/// Runs `two_services ARGS` exporting traces to `endpoint` (with none, on the console),
+/// killed after 60 s.
+fn run_example(endpoint: Option<&str>, args: &[&str]) -> Run {
     let mut command = Command::new(example_binary::example_binary("two_services"));
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("OTEL_") {
             command.env_remove(key);
         }
     }
+    if let Some(endpoint) = endpoint {
+        command.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
+    }
     command
         .args(args)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         .env("OTEL_METRICS_EXPORTER", "none")
         .env("OTEL_LOGS_EXPORTER", "none")
         .env("NO_COLOR", "1")
@@ -225,6 +228,14 @@ fn is_child(child: &Span, parent: &Span) -> bool {
     child.parent_span_id == parent.span_id
 }
 
+/// Whether the span's parent came from another process or a message (OTLP span flags).
+fn has_remote_parent(span: &Span) -> bool {
+    let known = SpanFlags::ContextHasIsRemoteMask as u32;
+    let remote = SpanFlags::ContextIsRemoteMask as u32;
+    assert_ne!(span.flags & known, 0, "{}: remoteness unknown", span.name);
+    span.flags & remote != 0
+}
+
 const BOOKING: &str = "booking-service";
 const PAYMENT: &str = "payment-service";
 
@@ -232,7 +243,7 @@ const PAYMENT: &str = "payment-service";
 /// it received and the trace they make.
 fn run_against_receiver(args: &[&str]) -> (Run, Vec<ExportTraceServiceRequest>, Trace) {
     let receiver = receiver::Running::start();
-    let run = run_example(&format!("http://{}", receiver.address), args);
+    let run = run_example(Some(&format!("http://{}", receiver.address)), args);
     println!(
         "two_services {args:?} with the receiver up: {:?}",
         run.elapsed
@@ -320,6 +331,8 @@ fn check_common(requests: &[ExportTraceServiceRequest], trace: &Trace, args: &[&
     assert!(is_child(client, process_payment));
     assert_eq!(kind(server), SpanKind::Server);
     assert!(is_child(server, client), "\n{}", trace.render());
+    assert!(has_remote_parent(server));
+    assert!(!has_remote_parent(client) && !has_remote_parent(authorize));
     assert_eq!(kind(authorize), SpanKind::Internal);
     assert!(is_child(authorize, server), "\n{}", trace.render());
     assert_eq!(
@@ -425,6 +438,7 @@ fn a_booking_is_one_trace_across_two_processes_and_a_queue() {
     assert!(is_child(notify, create));
     assert_eq!(kind(deliver), SpanKind::Consumer);
     assert!(is_child(deliver, notify), "\n{}", trace.render());
+    assert!(has_remote_parent(deliver), "extracted from the headers");
 
     // A confirmed booking: no status anywhere (instrumentation leaves Ok to the
     // application), the payment answered 200.
@@ -517,7 +531,7 @@ fn with_the_receiver_down_the_booking_completes_in_bounded_time() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         format!("http://{}", listener.local_addr().expect("address"))
     };
-    let run = run_example(&endpoint, &[]);
+    let run = run_example(Some(&endpoint), &[]);
     println!(
         "two_services with the receiver down: {:?} (exit {})",
         run.elapsed, run.status
@@ -544,4 +558,35 @@ fn with_the_receiver_down_the_booking_completes_in_bounded_time() {
         "took {:?}",
         run.elapsed
     );
+}
+
+#[test]
+fn without_an_endpoint_each_service_prints_its_spans() {
+    watchdog();
+    let run = run_example(None, &[]);
+    assert!(run.status.success(), "{}\n{}", run.status, run.stderr);
+    // The payment service's spans come through the booking service's stdout, first.
+    let payment = run.stdout.find("POST /payments (server)");
+    let booking = run.stdout.find("booking.create (server)");
+    assert!(
+        payment.is_some() && payment < booking,
+        "both trees, the payment service's first:\n{}",
+        run.stdout
+    );
+    for line in [
+        "payment.authorize",
+        "POST (client)",
+        "booking.notify (producer)",
+        "notification.deliver (consumer)",
+        "booking confirmed: res-",
+    ] {
+        assert!(run.stdout.contains(line), "{line}:\n{}", run.stdout);
+    }
+    assert!(!run.stdout.contains(CARD_DIGITS) && !run.stdout.contains(CARD_SPACED));
+
+    let help = run_example(None, &["--help"]);
+    assert!(help.status.success());
+    assert!(help.stdout.contains("--role ROLE"));
+    let wrong = run_example(None, &["--bookings", "0"]);
+    assert_eq!(wrong.status.code(), Some(2));
 }

@@ -46,8 +46,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use booking_otel::CardNumber;
 use booking_otel::setup::{ExporterKind, Setup, SetupError, TelemetryGuard};
+use booking_otel::{CardNumber, StepError as _};
 
 use crate::booking::{BookingRequest, PaymentClient};
 
@@ -254,7 +254,6 @@ async fn run_bookings(payment_address: &str, options: &Options) -> Vec<String> {
                     c.reservation_id, c.transaction_id
                 ),
                 Err(e) => {
-                    use booking_otel::StepError as _;
                     let verdict = if e.is_rejection() {
                         "rejected"
                     } else {
