@@ -184,7 +184,7 @@ fn record(key: &'static str, value: impl Into<opentelemetry::Value>) {
 async fn check_availability(request: &BookingRequest) -> String {
     tokio::time::sleep(std::time::Duration::from_millis(8)).await;
     record(attribute::BOOKING_AVAILABLE_COUNT, 3_i64);
-    format!("res-{}", &request.user_id[4..])
+    format!("res-{}", request.user_id.trim_start_matches("usr-"))
 }
 
 /// Locks the room while the card is charged (simulated).
