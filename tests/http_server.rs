@@ -234,6 +234,20 @@ async fn malformed_traceparents_start_a_fresh_trace_without_error() {
         malformed.len(),
         "one fresh trace per request"
     );
+    // Counted by reason: the non-UTF-8 baggage of every request and one non-UTF-8
+    // traceparent are seen as bytes (HeaderMap is a `Headers` carrier), not as absent.
+    let rejected = |reason: &'static str| {
+        telemetry.counter_sum(
+            booking_otel::conventions::metric::PROPAGATION_REJECTED_HEADERS,
+            &[opentelemetry::KeyValue::new(
+                booking_otel::conventions::attribute::PROPAGATION_REASON,
+                reason,
+            )],
+        )
+    };
+    assert_eq!(rejected("non_utf8"), 7 + 1);
+    assert_eq!(rejected("trace_id_zero"), 1);
+    assert_eq!(rejected("span_id_zero"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -113,8 +113,22 @@ pub fn current_trace_headers() -> HeaderMap {
 
 /// The trace context (and baggage) in `headers`, on top of the current context: for a
 /// server that is not tower-based. Attach it before the first step of the request.
+/// Malformed and non-UTF-8 values start a fresh trace and are counted (see
+/// [`propagation`](crate::propagation)).
 pub fn extract_from(headers: &HeaderMap) -> Context {
-    crate::propagation::extract(&HeaderExtractor(headers))
+    crate::propagation::extract_from(headers)
+}
+
+/// `http::HeaderMap` as a [`Headers`](crate::propagation::Headers) carrier: raw bytes,
+/// so a value that is not UTF-8 is seen (and counted) rather than read as absent.
+impl crate::propagation::Headers for HeaderMap {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.get(name).map(|value| value.as_bytes())
+    }
+
+    fn header_names(&self) -> Vec<&str> {
+        self.keys().map(|name| name.as_str()).collect()
+    }
 }
 
 #[cfg(test)]

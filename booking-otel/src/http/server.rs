@@ -13,7 +13,6 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::future::{self, Active, ResponseFuture, Side};
-use super::headers::HeaderExtractor;
 use super::url;
 use crate::RedactionPolicy;
 use crate::telemetry::{self, ScopedTelemetry};
@@ -195,7 +194,7 @@ where
         }
 
         let _base = config.base.clone().map(Context::attach);
-        let parent = crate::propagation::extract(&HeaderExtractor(request.headers()));
+        let parent = crate::propagation::extract_from(request.headers());
         let active = match telemetry::current() {
             Some(telemetry) => {
                 let builder = span_builder(config, &request, route.as_deref());

@@ -341,6 +341,7 @@ pub struct Setup {
     metric_interval: Option<Duration>,
     attribute_value_length_limit: Option<usize>,
     tail_sampling: Option<TailSampling>,
+    baggage_keys: Vec<String>,
     span_queue_size: Option<usize>,
 }
 
@@ -365,6 +366,7 @@ impl Setup {
             metric_interval: None,
             attribute_value_length_limit: None,
             tail_sampling: None,
+            baggage_keys: Vec::new(),
             span_queue_size: None,
         }
     }
@@ -468,6 +470,27 @@ impl Setup {
     /// the head sampler at its default (`parentbased_always_on`).
     pub fn tail_sampling(mut self, rules: TailSampling) -> Self {
         self.tail_sampling = Some(rules);
+        self
+    }
+
+    /// Copies these baggage entries (when present) onto every span as attributes, e.g.
+    /// `booking.source` and a property or tenant id set by the edge service: see
+    /// [`BaggageToAttributes`](crate::propagation::BaggageToAttributes). Baggage is sent
+    /// to every downstream service, in clear: never put personal data in it; copied
+    /// values go through the redaction exporter like every attribute. Off by default.
+    ///
+    /// ```
+    /// use booking_otel::conventions::attribute;
+    /// let setup = booking_otel::setup::Setup::new("booking-service")
+    ///     .baggage_to_attributes([attribute::BOOKING_SOURCE, attribute::BOOKING_PROPERTY_ID]);
+    /// # let _ = setup;
+    /// ```
+    pub fn baggage_to_attributes<I>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.baggage_keys = keys.into_iter().map(Into::into).collect();
         self
     }
 
@@ -608,6 +631,11 @@ fn install(plan: Plan, setup: Setup, env: &Env) -> Result<TelemetryGuard, SetupE
         .as_ref()
         .map(crate::batch::BatchProcessor::delivery)
         .unwrap_or_default();
+    if !setup.baggage_keys.is_empty() {
+        tracer_builder = tracer_builder.with_span_processor(
+            crate::propagation::BaggageToAttributes::new(setup.baggage_keys.iter().cloned()),
+        );
+    }
     if let Some(processor) = span_processor {
         tracer_builder = tracer_builder.with_span_processor(processor);
     }
