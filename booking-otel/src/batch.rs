@@ -240,6 +240,7 @@ impl<T: Send + 'static> Queue<T> {
             interval: settings.interval,
             export_timeout: settings.export_timeout,
             stashed: std::collections::VecDeque::new(),
+            failing: false,
         };
         let handle = std::thread::Builder::new()
             .name(thread_name.into())
@@ -336,9 +337,10 @@ impl<T: Send + 'static> Queue<T> {
         if self.shut_down.swap(true, Ordering::Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        // Keep a fifth of the time for the exporter's own shutdown.
+        // Keep the rest of the time for a poll that overruns (redacting a batch) and the
+        // exporter's own shutdown.
         let now = Instant::now();
-        let (drain_by, deadline) = (now + timeout.mul_f32(0.8), now + timeout);
+        let (drain_by, deadline) = (now + timeout.mul_f32(0.7), now + timeout);
         let result = self.request(
             |reply| Control::Shutdown {
                 drain_by,
@@ -460,7 +462,12 @@ struct Worker<T> {
     export_timeout: Duration,
     /// Control messages read while an export was in flight, handled next.
     stashed: std::collections::VecDeque<Control>,
+    /// Whether the last export failed (the collector is down or refusing).
+    failing: bool,
 }
+
+/// How long a shutdown tries to export when the last export failed.
+const FAILING_SHUTDOWN_TRY: Duration = Duration::from_secs(1);
 
 impl<T: Send + 'static> Worker<T> {
     /// The export thread. It exports one round (up to `concurrency` batches) at a time
@@ -498,6 +505,12 @@ impl<T: Send + 'static> Worker<T> {
                 }) => {
                     // Answer within the caller's timeout: give up on what is left at
                     // `drain_by`, and leave the rest of the time to the exporter.
+                    // The collector failed the last export: one more try, briefly (it
+                    // may be back), rather than the whole drain time.
+                    let drain_by = match self.failing {
+                        true => drain_by.min(Instant::now() + FAILING_SHUTDOWN_TRY),
+                        false => drain_by,
+                    };
                     let exported = self.drain(Some(drain_by));
                     let abandoned = self.abandon_queue();
                     let shut = self
@@ -587,6 +600,7 @@ impl<T: Send + 'static> Worker<T> {
             &mut self.stashed,
             self.export_timeout,
         );
+        self.failing = result.is_err();
         (taken, result)
     }
 

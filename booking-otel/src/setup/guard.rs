@@ -42,19 +42,15 @@ impl Providers {
                 check(Signal::Logs, logger.force_flush());
             }
         } else {
-            // The SDK's batch processors drop the result of their last export at
-            // shutdown: a flush first is what can report it.
-            check(
-                Signal::Traces,
-                self.tracer.force_flush().and(self.tracer.shutdown()),
-            );
-            check(
-                Signal::Metrics,
-                self.meter.force_flush().and(self.meter.shutdown()),
-            );
+            // Each shutdown exports what is left and reports that last export: our batch
+            // processors (spans, logs) return its result, the SDK's periodic metric
+            // reader a failure. No flush first: a collector that is down would be
+            // waited for twice, and the console would print the metrics twice.
+            check(Signal::Traces, self.tracer.shutdown());
+            check(Signal::Metrics, self.meter.shutdown());
             #[cfg(feature = "logs")]
             if let Some(logger) = &self.logger {
-                check(Signal::Logs, logger.force_flush().and(logger.shutdown()));
+                check(Signal::Logs, logger.shutdown());
             }
         }
         failures
