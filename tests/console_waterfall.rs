@@ -845,3 +845,46 @@ fn behind_the_redacting_exporter_a_card_number_arrives_masked() {
     );
     assert_eq!(tree_shape(&text).len(), 4, "{text}");
 }
+
+/// A producer and its consumer in the same process: the consumer's parent is "remote"
+/// (it came through message headers) but is in the same trace, so it nests, and the
+/// trace waits for its real root.
+fn producer_and_consumer() -> Vec<SpanData> {
+    let t = BOOKING_TRACE;
+    vec![
+        span(t, 0x41, 0x40, "booking.notify", 5.0, 6.0).kind(SpanKind::Producer),
+        span(t, 0x42, 0, "notification.deliver", 7.0, 9.0)
+            .kind(SpanKind::Consumer)
+            .remote_parent(0x41),
+        span(t, 0x40, 0, name::CREATE, 0.0, 12.0).kind(SpanKind::Server),
+    ]
+    .into_iter()
+    .map(|s| s.0)
+    .collect()
+}
+
+#[test]
+fn a_consumer_nests_under_its_producer_in_the_same_trace() {
+    let text = render_trace(&producer_and_consumer(), &plain(100));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("booking.create (server)"), "{text}");
+    assert!(
+        lines[1].starts_with("└─ booking.notify (producer)"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("   └─ notification.deliver (consumer)"),
+        "{text}"
+    );
+
+    // The exporter waits for the real root: the consumer is not one.
+    let out = Shared::default();
+    let exporter = exporter(&out);
+    let mut spans = producer_and_consumer();
+    let root = spans.pop().unwrap();
+    block_on(exporter.export(spans)).unwrap();
+    assert_eq!(out.text(), "", "the consumer did not end the trace");
+    block_on(exporter.export(vec![root])).unwrap();
+    assert_eq!(out.text(), format!("{text}\n"));
+}

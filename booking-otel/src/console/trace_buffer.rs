@@ -104,8 +104,6 @@ impl TraceBuffer {
         let mut ready = Vec::new();
         for span in batch {
             let trace_id = span.span_context.trace_id();
-            let is_local_root =
-                span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
             let pending = match self.pending.get_mut(&trace_id) {
                 Some(pending) => pending,
                 None => {
@@ -119,6 +117,14 @@ impl TraceBuffer {
                     })
                 }
             };
+            // A remote parent already here (a consumer of a message this process
+            // produced) makes the span a child, not the root the trace waits for.
+            let is_local_root = span.parent_span_id == SpanId::INVALID
+                || (span.parent_span_is_remote
+                    && !pending
+                        .spans
+                        .iter()
+                        .any(|s| s.span_context.span_id() == span.parent_span_id));
             pending.spans.push(span);
             self.spans += 1;
             if is_local_root {

@@ -438,10 +438,9 @@ impl<'a> Trace<'a> {
         let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut tops: Vec<usize> = Vec::new();
         for (i, s) in self.spans.iter().enumerate() {
-            let parent = (!is_local_root(s))
-                .then(|| index.get(&s.parent_span_id).copied())
-                .flatten()
-                .filter(|p| *p != i);
+            // A remote parent that is in this trace too (a consumer of a message this
+            // process produced) is a parent like any other.
+            let parent = index.get(&s.parent_span_id).copied().filter(|p| *p != i);
             match parent {
                 Some(p) => children.entry(p).or_default().push(i),
                 None => tops.push(i),
