@@ -261,11 +261,8 @@ impl Delivery {
             .with_description("Items the exporter accepted, or failed to send (error.type).")
             .with_callback(move |observer| {
                 observer.observe(counters.exported.load(Ordering::Relaxed), &ok);
-                observer.observe(counters.export_failed.load(Ordering::Relaxed), &failed);
-                observer.observe(
-                    counters.unsent_at_shutdown.load(Ordering::Relaxed),
-                    &gave_up,
-                );
+                observe_nonzero(observer, &counters.export_failed, &failed);
+                observe_nonzero(observer, &counters.unsent_at_shutdown, &gave_up);
             })
             .build();
 
