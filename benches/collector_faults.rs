@@ -13,8 +13,12 @@
 //! 2. Throughput: one and two threads end spans as fast as they can for a few seconds;
 //!    reported: spans per second offered, delivered, and dropped (queue full).
 
+#[path = "../tests/support/bookings.rs"]
+mod bookings;
 #[path = "../tests/support/faulty_receiver.rs"]
 mod faulty_receiver;
+#[path = "../tests/support/receiver.rs"]
+mod receiver;
 
 use std::time::{Duration, Instant};
 
@@ -25,19 +29,7 @@ use faulty_receiver::Faulty;
 
 fn booking(metrics: &BookingMetrics, i: u64) -> Result<u64, std::io::Error> {
     let guard = metrics.start_booking("web");
-    let result = Step::new("booking.create").run(|| {
-        Step::new("booking.check_availability").run(|| Some(()));
-        Step::new("booking.acquire_lock").run(|| Some(()));
-        Step::new("booking.process_payment").run(|| {
-            if i.is_multiple_of(10) {
-                Err(std::io::Error::other("declined"))
-            } else {
-                Ok(())
-            }
-        })?;
-        Step::new("booking.confirm").run(|| Some(()));
-        Ok(i)
-    });
+    let result = bookings::five_steps_declining_every_tenth(i);
     guard.finish(if result.is_ok() {
         BookingStatus::Success
     } else {

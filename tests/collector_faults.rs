@@ -8,27 +8,10 @@ mod support;
 
 use std::time::Duration;
 
-use booking_otel::Step;
 use booking_otel::delivery::DeliveryCounts;
 use booking_otel::setup::{ExporterKind, Setup};
+use support::bookings::five_steps_declining_every_tenth;
 use support::faulty_receiver::Faulty;
-
-/// A five-step booking; every tenth payment is declined, which the booking reports.
-fn booking(i: u64) -> Result<u64, std::io::Error> {
-    Step::new("booking.create").run(|| {
-        Step::new("booking.check_availability").run(|| Some(()));
-        Step::new("booking.acquire_lock").run(|| Some(()));
-        Step::new("booking.process_payment").run(|| {
-            if i.is_multiple_of(10) {
-                Err(std::io::Error::other("declined"))
-            } else {
-                Ok(())
-            }
-        })?;
-        Step::new("booking.confirm").run(|| Some(()));
-        Ok(i)
-    })
-}
 
 /// Runs `n` bookings as tasks on a multi-thread runtime; returns how many failed.
 fn run_bookings(from: u64, n: u64) -> usize {
@@ -38,7 +21,7 @@ fn run_bookings(from: u64, n: u64) -> usize {
         .expect("runtime");
     runtime.block_on(async {
         let tasks: Vec<_> = (from..from + n)
-            .map(|i| tokio::spawn(async move { booking(i) }))
+            .map(|i| tokio::spawn(async move { five_steps_declining_every_tenth(i) }))
             .collect();
         let mut failed = 0;
         for task in tasks {

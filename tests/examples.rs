@@ -4,6 +4,9 @@
 //!
 //! The example's modules are compiled into this test as they are: `#[path]` below.
 
+mod support;
+use support::example_binary::example_binary;
+
 #[allow(dead_code)]
 #[path = "../examples/booking_flow/cli.rs"]
 mod cli;
@@ -18,7 +21,6 @@ mod services;
 mod summary;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -850,61 +852,6 @@ fn the_command_line_parses_every_flag_and_refuses_mistakes() {
 
 // ---------------------------------------------------------------------------------------
 // The compiled binary, end to end.
-
-/// The compiled example. `cargo test` builds every example before it runs a test, so
-/// this finds it, fresh, beside this test's own binary. When it is missing or older
-/// than its sources (`cargo test --test examples` builds only this test), it is built
-/// here, with the same profile: a no-op cargo call costs more than this check, and a
-/// full `cargo test` never needs it.
-fn example_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary");
-    // target/<profile>/deps/examples-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let sources = [
-        root.join("examples").join(name),
-        root.join("booking-otel/src"),
-        root.join("booking-otel-macros/src"),
-    ];
-    let stale = match built {
-        Some(built) => sources.iter().any(|dir| newest_change(dir) > Some(built)),
-        None => true,
-    };
-    if stale {
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev",
-            Some(other) => other,
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", name, "--profile", profile])
-            .arg("--manifest-path")
-            .arg(root.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", profile_dir.parent().expect("target"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "cargo build --example {name} failed");
-    }
-    binary
-}
-
-/// The latest modification time of the files under `path`.
-fn newest_change(path: &std::path::Path) -> Option<std::time::SystemTime> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_dir() {
-        return meta.modified().ok();
-    }
-    std::fs::read_dir(path)
-        .ok()?
-        .filter_map(|entry| newest_change(&entry.ok()?.path()))
-        .max()
-}
 
 /// Runs `booking_flow ARGS` with no collector configured and colours off.
 fn booking_flow(args: &[&str]) -> std::process::Output {

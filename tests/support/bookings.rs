@@ -41,3 +41,22 @@ pub fn booking(telemetry: Option<&Telemetry>, fails: bool, rolls_back: bool) -> 
         })
         .expect("a trace id")
 }
+
+/// A five-step booking for the collector-fault test and benchmark: every tenth payment
+/// is declined, and the booking returns that error (its confirm step is not run, so a
+/// declined booking has four spans).
+pub fn five_steps_declining_every_tenth(i: u64) -> Result<u64, std::io::Error> {
+    Step::new(span::CREATE).run(|| {
+        Step::new(span::CHECK_AVAILABILITY).run(|| Some(()));
+        Step::new(span::ACQUIRE_LOCK).run(|| Some(()));
+        Step::new(span::PROCESS_PAYMENT).run(|| {
+            if i.is_multiple_of(10) {
+                Err(std::io::Error::other("declined"))
+            } else {
+                Ok(())
+            }
+        })?;
+        Step::new(span::CONFIRM).run(|| Some(()));
+        Ok(i)
+    })
+}

@@ -55,23 +55,10 @@ pub struct Faulty {
 impl Faulty {
     /// Starts a healthy receiver on 127.0.0.1 at a free port.
     pub fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("receiver runtime");
         let state = Counting::default();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind 127.0.0.1");
-        let address = listener.local_addr().expect("local address");
-        let service = TraceServiceServer::new(state.clone());
-        runtime.spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-                .await;
-        });
+        let (address, runtime) = super::receiver::serve(
+            tonic::transport::Server::builder().add_service(TraceServiceServer::new(state.clone())),
+        );
         Faulty {
             address,
             state,

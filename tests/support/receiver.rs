@@ -35,6 +35,26 @@ impl TraceService for Receiver {
     }
 }
 
+/// Serves `router` on 127.0.0.1 at a free port, on a one-worker runtime of its own
+/// (dropping the runtime stops it).
+pub fn serve(router: tonic::transport::server::Router) -> (SocketAddr, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("receiver runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind 127.0.0.1");
+    let address = listener.local_addr().expect("local address");
+    runtime.spawn(async move {
+        let _ = router
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .await;
+    });
+    (address, runtime)
+}
+
 /// A receiver serving on its own runtime; dropped, it stops.
 pub struct Running {
     pub receiver: Receiver,
@@ -45,23 +65,11 @@ pub struct Running {
 impl Running {
     /// Starts a receiver on 127.0.0.1 at a free port.
     pub fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("receiver runtime");
         let receiver = Receiver::default();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind 127.0.0.1");
-        let address = listener.local_addr().expect("local address");
-        let service = TraceServiceServer::new(receiver.clone());
-        runtime.spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-                .await;
-        });
+        let (address, runtime) = serve(
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(receiver.clone())),
+        );
         Running {
             receiver,
             address,
@@ -134,27 +142,12 @@ pub struct RunningWithLogs {
 impl RunningWithLogs {
     /// Starts a traces + logs receiver on 127.0.0.1 at a free port.
     pub fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("receiver runtime");
         let (traces, logs) = (Receiver::default(), LogsReceiver::default());
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind 127.0.0.1");
-        let address = listener.local_addr().expect("local address");
-        let (trace_service, logs_service) = (
-            TraceServiceServer::new(traces.clone()),
-            LogsServiceServer::new(logs.clone()),
+        let (address, runtime) = serve(
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(traces.clone()))
+                .add_service(LogsServiceServer::new(logs.clone())),
         );
-        runtime.spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .add_service(trace_service)
-                .add_service(logs_service)
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-                .await;
-        });
         RunningWithLogs {
             traces,
             logs,
