@@ -61,9 +61,11 @@ fn a_burst_of_ten_thousand_bookings_arrives_whole() {
         std::process::abort();
     });
     let receiver = Running::start();
+    let metrics_read_back = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
     let guard = Setup::new("burst-test")
         .otlp_endpoint(format!("http://{}", receiver.address))
         .metrics_exporter(ExporterKind::None)
+        .extra_metric_exporter(metrics_read_back.clone())
         .install()
         .expect("setup");
     let metrics = BookingMetrics::global();
@@ -96,6 +98,33 @@ fn a_burst_of_ten_thousand_bookings_arrives_whole() {
     assert_eq!(spans.len(), 50_000, "every span arrived");
     assert_eq!(per_trace.len(), 10_000, "every trace arrived");
     assert!(per_trace.values().all(|&n| n == 5), "every trace complete");
+    // Every booking counted, none left active (the last cumulative export, at shutdown).
+    let last = metrics_read_back
+        .get_finished_metrics()
+        .expect("metrics")
+        .pop()
+        .expect("a metrics export at shutdown");
+    let sum = |name: &str| -> i64 {
+        use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+        let mut total = 0;
+        for metric in last.scope_metrics().flat_map(|s| s.metrics()) {
+            if metric.name() != name {
+                continue;
+            }
+            match metric.data() {
+                AggregatedMetrics::U64(MetricData::Sum(sum)) => {
+                    total += sum.data_points().map(|p| p.value() as i64).sum::<i64>();
+                }
+                AggregatedMetrics::I64(MetricData::Sum(sum)) => {
+                    total += sum.data_points().map(|p| p.value()).sum::<i64>();
+                }
+                _ => {}
+            }
+        }
+        total
+    };
+    assert_eq!(sum("booking.attempts"), 10_000);
+    assert_eq!(sum("booking.active"), 0, "booking.active ends at 0");
     // The application's own accounts say the same.
     let counts = delivery.counts();
     assert_eq!(

@@ -343,6 +343,52 @@ pub struct Setup {
     tail_sampling: Option<TailSampling>,
     baggage_keys: Vec<String>,
     span_queue_size: Option<usize>,
+    extra_readers: ExtraReaders,
+}
+
+/// Metric exporters added with [`Setup::extra_metric_exporter`], each with its periodic
+/// reader. An exporter cannot be cloned: clones of a `Setup` share the list, and the
+/// first install takes them.
+#[derive(Clone, Default)]
+struct ExtraReaders(
+    std::sync::Arc<
+        std::sync::Mutex<
+            Vec<
+                Box<
+                    dyn FnOnce(
+                            opentelemetry_sdk::metrics::MeterProviderBuilder,
+                            Option<Duration>,
+                        )
+                            -> opentelemetry_sdk::metrics::MeterProviderBuilder
+                        + Send,
+                >,
+            >,
+        >,
+    >,
+);
+
+impl std::fmt::Debug for ExtraReaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let readers = self.0.lock().map(|r| r.len()).unwrap_or(0);
+        write!(f, "{readers} extra metric exporter(s)")
+    }
+}
+
+impl ExtraReaders {
+    fn add_to(
+        &self,
+        mut builder: opentelemetry_sdk::metrics::MeterProviderBuilder,
+        interval: Option<Duration>,
+    ) -> opentelemetry_sdk::metrics::MeterProviderBuilder {
+        let readers = match self.0.lock() {
+            Ok(mut readers) => std::mem::take(&mut *readers),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for add in readers {
+            builder = add(builder, interval);
+        }
+        builder
+    }
 }
 
 impl Setup {
@@ -368,7 +414,42 @@ impl Setup {
             tail_sampling: None,
             baggage_keys: Vec::new(),
             span_queue_size: None,
+            extra_readers: ExtraReaders::default(),
         }
+    }
+
+    /// Adds a metric exporter beside the one the environment chooses (or instead of it,
+    /// with `OTEL_METRICS_EXPORTER=none`), read at the setup's interval: to read the
+    /// booking metrics back in the process (an in-memory exporter), or to send them to a
+    /// second backend. Exporters cannot be cloned: clones of this `Setup` share them, and
+    /// the first `install` takes them.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::metrics::InMemoryMetricExporter;
+    /// let exporter = InMemoryMetricExporter::default();
+    /// let guard = booking_otel::setup::Setup::new("booking-service")
+    ///     .traces_exporter(booking_otel::setup::ExporterKind::None)
+    ///     .metrics_exporter(booking_otel::setup::ExporterKind::None)
+    ///     .extra_metric_exporter(exporter.clone())
+    ///     .install()
+    ///     .unwrap();
+    /// booking_otel::metrics::BookingMetrics::global()
+    ///     .start_booking("web")
+    ///     .finish(booking_otel::metrics::BookingStatus::Success);
+    /// guard.flush().unwrap();
+    /// assert!(!exporter.get_finished_metrics().unwrap().is_empty());
+    /// # guard.shutdown().unwrap();
+    /// ```
+    pub fn extra_metric_exporter<E>(self, exporter: E) -> Self
+    where
+        E: opentelemetry_sdk::metrics::exporter::PushMetricExporter,
+    {
+        if let Ok(mut readers) = self.extra_readers.0.lock() {
+            readers.push(Box::new(move |builder, interval| {
+                builder.with_reader(pipeline::periodic_reader(exporter, interval))
+            }));
+        }
+        self
     }
 
     /// `service.version`.
@@ -592,7 +673,10 @@ fn install(plan: Plan, setup: Setup, env: &Env) -> Result<TelemetryGuard, SetupE
                 match target {}
             }
         }
-        builder.build()
+        setup
+            .extra_readers
+            .add_to(builder, setup.metric_interval)
+            .build()
     };
     let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
         &meter_provider,
