@@ -349,23 +349,17 @@ pub struct Setup {
 /// Metric exporters added with [`Setup::extra_metric_exporter`], each with its periodic
 /// reader. An exporter cannot be cloned: clones of a `Setup` share the list, and the
 /// first install takes them.
+/// Adds one exporter's periodic reader (at the setup's interval) to the builder.
+type AddReader = Box<
+    dyn FnOnce(
+            opentelemetry_sdk::metrics::MeterProviderBuilder,
+            Option<Duration>,
+        ) -> opentelemetry_sdk::metrics::MeterProviderBuilder
+        + Send,
+>;
+
 #[derive(Clone, Default)]
-struct ExtraReaders(
-    std::sync::Arc<
-        std::sync::Mutex<
-            Vec<
-                Box<
-                    dyn FnOnce(
-                            opentelemetry_sdk::metrics::MeterProviderBuilder,
-                            Option<Duration>,
-                        )
-                            -> opentelemetry_sdk::metrics::MeterProviderBuilder
-                        + Send,
-                >,
-            >,
-        >,
-    >,
-);
+struct ExtraReaders(std::sync::Arc<std::sync::Mutex<Vec<AddReader>>>);
 
 impl std::fmt::Debug for ExtraReaders {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
