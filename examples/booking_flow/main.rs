@@ -33,9 +33,10 @@
 //! - `--sold-out`: no room is left (a rejection).
 //! - `--bookings N`: N bookings at once on a multi-thread runtime, then a summary:
 //!   outcomes by status and per-step latency percentiles computed from the
-//!   `booking.step.duration` histogram. Without the flags above, faults are drawn at
-//!   realistic rates. Traces are not printed in this mode (they are exported when an
-//!   OTLP endpoint is set).
+//!   `booking.step.duration` histogram, read back through an in-memory exporter given
+//!   to `Setup::extra_metric_exporter`. Without the flags above, faults are drawn at
+//!   realistic rates. Traces are not printed in this mode (they and the metrics are
+//!   exported when an OTLP endpoint is set).
 //! - `--seed S`: the simulated services' seed (default 42).
 //! - `--help`.
 //!
@@ -50,14 +51,12 @@ mod services;
 mod summary;
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use booking_otel::metrics::BookingMetrics;
 use booking_otel::setup::{ExporterKind, Setup, TelemetryGuard};
-use booking_otel::{StepError, Telemetry};
-use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use booking_otel::StepError;
+use opentelemetry_sdk::metrics::InMemoryMetricExporter;
 
 use crate::cli::{CliError, Options};
 use crate::flow::{BookingError, Confirmation};
@@ -79,12 +78,18 @@ fn main() -> ExitCode {
     let mut setup = Setup::new("booking-service")
         .service_version(env!("CARGO_PKG_VERSION"))
         .domain("reservations");
-    if options.bookings.is_some() && !otlp_endpoint_configured() {
-        // A thousand traces on the console would bury the summary. (Set in code, this
-        // gives way to OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER.)
-        setup = setup
-            .traces_exporter(ExporterKind::None)
-            .metrics_exporter(ExporterKind::None);
+    // The summary of `--bookings` reads the library's own metrics back: an in-memory
+    // exporter beside the one the environment chooses.
+    let metrics_read_back = InMemoryMetricExporter::default();
+    if options.bookings.is_some() {
+        setup = setup.extra_metric_exporter(metrics_read_back.clone());
+        if !otlp_endpoint_configured() {
+            // A thousand traces on the console would bury the summary. (Set in code,
+            // this gives way to OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER.)
+            setup = setup
+                .traces_exporter(ExporterKind::None)
+                .metrics_exporter(ExporterKind::None);
+        }
     }
     let telemetry = match setup.install() {
         Ok(telemetry) => telemetry,
@@ -106,7 +111,7 @@ fn main() -> ExitCode {
 
     match options.bookings {
         None => one_booking(&runtime, telemetry, &options),
-        Some(count) => many_bookings(&runtime, telemetry, count, &options),
+        Some(count) => many_bookings(&runtime, telemetry, &metrics_read_back, count, &options),
     }
     ExitCode::SUCCESS
 }
@@ -143,31 +148,11 @@ fn describe(result: &Result<Confirmation, BookingError>) -> String {
 fn many_bookings(
     runtime: &tokio::runtime::Runtime,
     telemetry: TelemetryGuard,
+    metrics_read_back: &InMemoryMetricExporter,
     count: u64,
     options: &Options,
 ) {
-    // The metrics go to a reader this program can read back. The steps' own metrics
-    // (`booking.step.duration`) follow the installed Telemetry: install one with this
-    // meter, over the tracer provider `setup` built, so spans still go where setup
-    // sends them.
-    let exporter = InMemoryMetricExporter::default();
-    let meter_provider = SdkMeterProvider::builder()
-        .with_reader(
-            PeriodicReader::builder(exporter.clone())
-                .with_interval(Duration::from_secs(3600))
-                .build(),
-        )
-        .build();
-    let meter = meter_provider.meter("booking_flow");
-    let tracer_provider = telemetry
-        .tracer_provider()
-        .cloned()
-        // OTEL_SDK_DISABLED=true: no spans, but the summary still needs the metrics.
-        .unwrap_or_else(|| SdkTracerProvider::builder().build());
-    Telemetry::from_tracer_provider(&tracer_provider)
-        .with_meter(&meter)
-        .install();
-    let metrics = BookingMetrics::new(&meter);
+    let metrics = BookingMetrics::global();
 
     let started = Instant::now();
     let results = runtime.block_on(flow::run_many(
@@ -178,8 +163,9 @@ fn many_bookings(
     ));
     let elapsed = started.elapsed();
 
-    let _ = meter_provider.force_flush();
-    let summary = exporter
+    // The flush exports the metrics, to the in-memory exporter too.
+    let _ = telemetry.flush();
+    let summary = metrics_read_back
         .get_finished_metrics()
         .ok()
         .and_then(|mut collected| collected.pop())
