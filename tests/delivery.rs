@@ -314,3 +314,144 @@ fn a_hung_exporter_is_abandoned_after_the_export_timeout_and_shutdown_keeps_its_
     assert!(counts.dropped.unsent_at_shutdown > 0, "{counts:?}");
     assert_eq!(counts.exported, 0);
 }
+
+#[test]
+fn a_flush_that_cannot_export_everything_in_time_says_so() {
+    watchdog();
+    let exporter = Exporter {
+        delay: Duration::from_millis(50),
+        ..Exporter::default()
+    };
+    let processor = BatchProcessor::builder(exporter.clone())
+        .batch_size(100)
+        .max_concurrent_exports(1)
+        .interval(Duration::from_secs(3600))
+        .flush_timeout(Duration::from_millis(200))
+        .build();
+    let delivery = processor.delivery();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    let tracer = provider.tracer("delivery-test");
+    for _ in 0..2_000 {
+        tracer.start("booking.step").end();
+    }
+    assert!(
+        provider.force_flush().is_err(),
+        "20 exports of 50 ms do not fit in 200 ms: not Ok"
+    );
+    assert!(delivery.counts().in_flight > 0);
+    provider
+        .shutdown_with_timeout(Duration::from_secs(10))
+        .expect("shutdown");
+    let counts = delivery.counts();
+    assert_balanced(&counts, 2_000);
+    assert_eq!(counts.exported, 2_000, "{counts:?}");
+}
+
+#[test]
+fn a_flush_never_cancels_a_healthy_export_in_flight() {
+    watchdog();
+    let exporter = Exporter {
+        delay: Duration::from_millis(300),
+        ..Exporter::default()
+    };
+    let processor = BatchProcessor::builder(exporter.clone())
+        .interval(Duration::from_millis(10))
+        .flush_timeout(Duration::from_millis(100))
+        .build();
+    let delivery = processor.delivery();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    let tracer = provider.tracer("delivery-test");
+    for _ in 0..5 {
+        tracer.start("booking.step").end();
+    }
+    std::thread::sleep(Duration::from_millis(50)); // the timer's export is in flight
+    let _ = provider.force_flush(); // times out for the caller; the export goes on
+    provider
+        .shutdown_with_timeout(Duration::from_secs(10))
+        .expect("shutdown");
+    let counts = delivery.counts();
+    assert_eq!(counts.dropped.export_failed, 0, "{counts:?}");
+    assert_eq!(counts.exported, 5, "{counts:?}");
+    assert_eq!(exporter.accepted.load(Ordering::Relaxed), 5);
+}
+
+#[test]
+fn no_timeout_at_all_is_a_setting_not_a_panic() {
+    watchdog();
+    let exporter = Exporter::default();
+    let processor = BatchProcessor::builder(exporter.clone())
+        .interval(Duration::MAX)
+        .export_timeout(Duration::MAX)
+        .flush_timeout(Duration::MAX)
+        .max_concurrent_exports(usize::MAX)
+        .build();
+    let delivery = processor.delivery();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    provider.tracer("delivery-test").start("booking.step").end();
+    provider.force_flush().expect("flush");
+    provider
+        .shutdown_with_timeout(Duration::MAX)
+        .expect("shutdown");
+    let counts = delivery.counts();
+    assert_balanced(&counts, 1);
+    assert_eq!(counts.exported, 1);
+}
+
+/// Panics on its first export, then works.
+#[derive(Debug, Default, Clone)]
+struct PanicsOnce {
+    calls: Arc<AtomicUsize>,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl SpanExporter for PanicsOnce {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        if self.calls.fetch_add(1, Ordering::Relaxed) == 0 {
+            panic!("exporter bug");
+        }
+        self.accepted.fetch_add(batch.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[test]
+fn an_exporter_that_panics_fails_its_export_and_the_pipeline_goes_on() {
+    watchdog();
+    let exporter = PanicsOnce::default();
+    let processor = BatchProcessor::builder(exporter.clone())
+        .interval(Duration::from_secs(3600))
+        .build();
+    let delivery = processor.delivery();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    let tracer = provider.tracer("delivery-test");
+    for _ in 0..3 {
+        tracer.start("booking.step").end();
+    }
+    assert!(
+        provider.force_flush().is_err(),
+        "the panic is a failed export"
+    );
+    for _ in 0..4 {
+        tracer.start("booking.step").end();
+    }
+    provider
+        .force_flush()
+        .expect("the export thread is still there");
+    provider.shutdown().expect("shutdown");
+    let counts = delivery.counts();
+    assert_balanced(&counts, 7);
+    assert_eq!(
+        (counts.dropped.export_failed, counts.exported),
+        (3, 4),
+        "{counts:?}"
+    );
+    assert_eq!(exporter.accepted.load(Ordering::Relaxed), 4);
+}

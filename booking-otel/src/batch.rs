@@ -49,6 +49,11 @@ use crate::delivery::{Counters, Delivery, Signal};
 /// The default queue: absorbs a burst of 10,000 concurrent five-step bookings (50,000
 /// spans) with no loss; see `tests/burst.rs` and the README's "Guarantees".
 pub const DEFAULT_QUEUE_SIZE: usize = 65_536;
+/// The largest queue accepted: the channel allocates every slot up front (about 450
+/// bytes each), so a larger setting is clamped to this (about 1 GB).
+pub const MAX_QUEUE_SIZE: usize = 1 << 21;
+/// The most exports at once.
+pub const MAX_CONCURRENT_EXPORTS: usize = 64;
 /// The default largest batch per export call (the OTel default).
 pub const DEFAULT_BATCH_SIZE: usize = 512;
 /// The default time between exports when batches do not fill up.
@@ -88,7 +93,7 @@ impl<E: SpanExporter + 'static> BatchProcessorBuilder<E> {
     /// How many finished spans may wait for export; more are dropped and counted
     /// (`dropped.queue_full`). At least 1. Default [`DEFAULT_QUEUE_SIZE`].
     pub fn queue_size(mut self, spans: usize) -> Self {
-        self.settings.queue_size = spans.max(1);
+        self.settings.queue_size = spans.clamp(1, MAX_QUEUE_SIZE);
         self
     }
 
@@ -111,7 +116,7 @@ impl<E: SpanExporter + 'static> BatchProcessorBuilder<E> {
     /// Default [`DEFAULT_MAX_CONCURRENT_EXPORTS`]. The exporter must accept concurrent
     /// `export` calls, as the OTLP exporters and this crate's wrappers do.
     pub fn max_concurrent_exports(mut self, exports: usize) -> Self {
-        self.settings.max_concurrent_exports = exports.max(1);
+        self.settings.max_concurrent_exports = exports.clamp(1, MAX_CONCURRENT_EXPORTS);
         self
     }
 
@@ -158,6 +163,13 @@ impl<E: SpanExporter + 'static> BatchProcessorBuilder<E> {
             queue: Queue::start(self.settings, chain, delivery, "booking-otel.export"),
         }
     }
+}
+
+/// `now + duration`, saturating far in the future instead of panicking on overflow
+/// (`Duration::MAX` is a fair way to say "no timeout").
+fn later(now: Instant, duration: Duration) -> Instant {
+    now.checked_add(duration)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 /// Room for control messages (flush, shutdown, "a batch is full"). Only one "batch is
@@ -221,7 +233,14 @@ impl<T: Send + 'static> Queue<T> {
         delivery: Delivery,
         thread_name: &str,
     ) -> Self {
-        let batch_size = settings.batch_size.min(settings.queue_size);
+        // Whatever the settings say (environment variables included): no panic, no
+        // allocation of the whole address space.
+        let mut settings = settings;
+        settings.queue_size = settings.queue_size.clamp(1, MAX_QUEUE_SIZE);
+        settings.max_concurrent_exports = settings
+            .max_concurrent_exports
+            .clamp(1, MAX_CONCURRENT_EXPORTS);
+        let batch_size = settings.batch_size.clamp(1, settings.queue_size);
         delivery
             .counters
             .capacity
@@ -263,13 +282,15 @@ impl<T: Send + 'static> Queue<T> {
     #[inline]
     fn push(&self, item: T) {
         let counters = &*self.delivery.counters;
-        if self.shut_down.load(Ordering::Relaxed) {
-            Counters::add(&counters.after_shutdown, 1);
+        // Counted before the push, so no reader sees the item exported but not finished;
+        // taken back if the push fails. Counted before the shutdown flag is read (both
+        // SeqCst, as is the flag's store): either shutdown's final sweep sees this item,
+        // or this push sees the flag.
+        let accepted = counters.accepted.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.shut_down.load(Ordering::SeqCst) {
+            self.after_shutdown();
             return;
         }
-        // Counted before the push, so no reader sees the item exported but not finished;
-        // taken back if the push fails.
-        let accepted = counters.accepted.fetch_add(1, Ordering::Relaxed) + 1;
         // The rare paths are out of line, so that the push is inlined here and the item
         // is copied once, into the queue (measured: one ~450-byte copy fewer per span).
         if let Err(error) = self.items.try_send(item) {
@@ -278,6 +299,14 @@ impl<T: Send + 'static> Queue<T> {
         {
             self.batch_full();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn after_shutdown(&self) {
+        let counters = &*self.delivery.counters;
+        counters.accepted.fetch_sub(1, Ordering::SeqCst);
+        Counters::add(&counters.after_shutdown, 1);
     }
 
     #[cold]
@@ -326,7 +355,7 @@ impl<T: Send + 'static> Queue<T> {
         if self.shut_down.load(Ordering::Relaxed) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        let drain_by = Instant::now() + self.flush_timeout.mul_f32(0.9);
+        let drain_by = later(Instant::now(), self.flush_timeout.mul_f32(0.9));
         self.request(
             |reply| Control::Flush { drain_by, reply },
             self.flush_timeout,
@@ -334,13 +363,13 @@ impl<T: Send + 'static> Queue<T> {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        if self.shut_down.swap(true, Ordering::Relaxed) {
+        if self.shut_down.swap(true, Ordering::SeqCst) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
         // Keep the rest of the time for a poll that overruns (redacting a batch) and the
         // exporter's own shutdown.
         let now = Instant::now();
-        let (drain_by, deadline) = (now + timeout.mul_f32(0.7), now + timeout);
+        let (drain_by, deadline) = (later(now, timeout.mul_f32(0.7)), later(now, timeout));
         let result = self.request(
             |reply| Control::Shutdown {
                 drain_by,
@@ -349,6 +378,14 @@ impl<T: Send + 'static> Queue<T> {
             },
             timeout,
         );
+        if let Err(OTelSdkError::InternalFailure(_)) = &result
+            && self.handle.lock().is_ok_and(|h| h.is_some())
+        {
+            // The request did not reach the export thread (its control queue is full):
+            // not shut down; a later call may try again.
+            self.shut_down.store(false, Ordering::SeqCst);
+            return result;
+        }
         if result.is_ok()
             && let Some(handle) = self.handle.lock().ok().and_then(|mut h| h.take())
         {
@@ -476,7 +513,7 @@ impl<T: Send + 'static> Worker<T> {
     fn run(mut self) {
         // Exporters' own telemetry (tonic, hyper) must not feed back into the pipeline.
         let _suppressed = Context::enter_telemetry_suppressed_scope();
-        let mut next = Instant::now() + self.interval;
+        let mut next = later(Instant::now(), self.interval);
         // Spans the last tick found queued: exported before the thread waits again.
         let mut owed = 0;
         loop {
@@ -508,7 +545,7 @@ impl<T: Send + 'static> Worker<T> {
                     // The collector failed the last export: one more try, briefly (it
                     // may be back), rather than the whole drain time.
                     let drain_by = match self.failing {
-                        true => drain_by.min(Instant::now() + FAILING_SHUTDOWN_TRY),
+                        true => drain_by.min(later(Instant::now(), FAILING_SHUTDOWN_TRY)),
                         false => drain_by,
                     };
                     let exported = self.drain(Some(drain_by));
@@ -516,23 +553,31 @@ impl<T: Send + 'static> Worker<T> {
                     let shut = self
                         .exporter
                         .shutdown(deadline.saturating_duration_since(Instant::now()));
-                    let _ = reply.send(exported.and(abandoned).and(shut));
+                    let swept = self.final_sweep();
+                    let _ = reply.send(exported.and(abandoned).and(swept).and(shut));
                     return;
                 }
                 Ok(Control::Resource(resource)) => self.exporter.set_resource(&resource),
                 Err(RecvTimeoutError::Timeout) if backlog => {
-                    let limit = owed.max(self.batch_size * self.concurrency);
+                    let limit = owed.max(self.batch_size.saturating_mul(self.concurrency));
                     let (taken, _) = self.round(limit, None);
-                    owed = owed.saturating_sub(taken);
+                    // Nothing to take (pushes counted that then found the queue full):
+                    // the debt is paid, do not spin.
+                    owed = if taken == 0 {
+                        0
+                    } else {
+                        owed.saturating_sub(taken)
+                    };
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     owed = self.queued();
-                    next = Instant::now() + self.interval;
+                    next = later(Instant::now(), self.interval);
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.drain(Some(Instant::now() + DEFAULT_FLUSH_TIMEOUT));
+                    let _ = self.drain(Some(later(Instant::now(), DEFAULT_FLUSH_TIMEOUT)));
                     let _ = self.abandon_queue();
                     let _ = self.exporter.shutdown(DEFAULT_FLUSH_TIMEOUT);
+                    let _ = self.final_sweep();
                     return;
                 }
             }
@@ -552,7 +597,14 @@ impl<T: Send + 'static> Worker<T> {
     /// caller is waiting, and the next round would fail too). Returns the first failure.
     fn drain(&mut self, deadline: Option<Instant>) -> OTelSdkResult {
         let mut budget = self.queued();
-        while budget > 0 && deadline.is_none_or(|deadline| Instant::now() < deadline) {
+        while budget > 0 {
+            if let Some(deadline) = deadline
+                && Instant::now() >= deadline
+            {
+                // A flush that could not export everything says so (the rest stays
+                // queued; at shutdown it is counted as unsent).
+                return Err(OTelSdkError::Timeout(Duration::ZERO));
+            }
             let (taken, exported) = self.round(budget, deadline);
             if taken == 0 {
                 break;
@@ -589,8 +641,8 @@ impl<T: Send + 'static> Worker<T> {
         Counters::add(&self.counters.taken, taken);
         let now = Instant::now();
         let deadline = match deadline {
-            Some(deadline) => deadline.min(now + self.export_timeout),
-            None => now + self.export_timeout,
+            Some(deadline) => deadline.min(later(now, self.export_timeout)),
+            None => later(now, self.export_timeout),
         };
         let export = self.exporter.export(batches);
         let result = Self::wait_for(
@@ -607,7 +659,8 @@ impl<T: Send + 'static> Worker<T> {
     /// Runs `export` on this thread until it completes or `deadline` passes (then drops
     /// it, which cancels it: the counting stage counts its spans as `export_failed`).
     /// Meanwhile it reads control messages: they are handled after this round, and a
-    /// flush or shutdown brings the deadline forward to its own.
+    /// shutdown brings the deadline forward to its own (a flush does not: cancelling a
+    /// healthy export would lose what a flush is meant to deliver).
     fn wait_for(
         mut export: Export<'_>,
         mut deadline: Instant,
@@ -633,15 +686,22 @@ impl<T: Send + 'static> Worker<T> {
         let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
         let mut cx = TaskContext::from_waker(&waker);
         loop {
-            if let Poll::Ready(result) = export.as_mut().poll(&mut cx) {
-                return result;
+            // An exporter that panics fails its export; the export thread lives on.
+            let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                export.as_mut().poll(&mut cx)
+            }));
+            match polled {
+                Ok(Poll::Ready(result)) => return result,
+                Ok(Poll::Pending) => {}
+                Err(_) => {
+                    return Err(OTelSdkError::InternalFailure(
+                        "the exporter panicked".into(),
+                    ));
+                }
             }
             while let Ok(message) = commands.try_recv() {
-                match &message {
-                    Control::Flush { drain_by, .. } | Control::Shutdown { drain_by, .. } => {
-                        deadline = deadline.min(*drain_by);
-                    }
-                    Control::Export | Control::Resource(_) => {}
+                if let Control::Shutdown { drain_by, .. } = &message {
+                    deadline = deadline.min(*drain_by);
                 }
                 stashed.push_back(message);
             }
@@ -650,6 +710,24 @@ impl<T: Send + 'static> Worker<T> {
                 return Err(OTelSdkError::Timeout(export_timeout));
             }
             std::thread::park_timeout((deadline - now).min(CONTROL_POLL));
+        }
+    }
+
+    /// The last thing the thread does: items pushed by a booking thread that had not yet
+    /// seen the shutdown flag may still arrive; wait for them (briefly) and count them
+    /// as unsent, so that none is dropped with the queue uncounted.
+    fn final_sweep(&mut self) -> OTelSdkResult {
+        let until = later(Instant::now(), Duration::from_millis(100));
+        let mut result = Ok(());
+        loop {
+            result = result.and(self.abandon_queue());
+            let c = &*self.counters;
+            if c.accepted.load(Ordering::SeqCst) <= c.taken.load(Ordering::SeqCst)
+                || Instant::now() >= until
+            {
+                return result;
+            }
+            std::thread::yield_now();
         }
     }
 
@@ -667,6 +745,20 @@ impl<T: Send + 'static> Worker<T> {
         Err(OTelSdkError::InternalFailure(format!(
             "shutdown timed out with {abandoned} spans not exported"
         )))
+    }
+}
+
+impl<T> Drop for Worker<T> {
+    /// However the thread ends, what is left in the queue is counted, not lost silently.
+    fn drop(&mut self) {
+        let mut left = 0;
+        while self.queue.try_recv().is_ok() {
+            left += 1;
+        }
+        if left > 0 {
+            Counters::add(&self.counters.taken, left);
+            Counters::add(&self.counters.unsent_at_shutdown, left);
+        }
     }
 }
 

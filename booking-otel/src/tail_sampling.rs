@@ -488,16 +488,21 @@ impl<E: SpanExporter> TailSamplingExporter<E> {
     }
 
     /// Passes `spans` on in batches of at most [`MAX_RELEASED_BATCH`], as the batch
-    /// processor would: a memory-limit release or a shutdown can free many at once.
+    /// processor would: a memory-limit release or a shutdown can free many at once. The
+    /// batches are handed on together (one `join_all`), so that if the export is
+    /// abandoned at a deadline every batch has reached the stages that count it.
     async fn export_in_batches(&self, mut spans: Vec<SpanData>) -> OTelSdkResult {
-        let mut result = Ok(());
+        let mut batches = Vec::new();
         while !spans.is_empty() {
             let rest = spans.split_off(spans.len().min(MAX_RELEASED_BATCH));
-            let exported = self.inner.export(spans).await;
-            result = result.and(exported);
+            batches.push(spans);
             spans = rest;
         }
-        result
+        let exports = batches.into_iter().map(|batch| self.inner.export(batch));
+        futures_util::future::join_all(exports)
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// How many spans, and how many bytes (estimated), wait for their traces' decisions.

@@ -53,9 +53,9 @@ mod summary;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use booking_otel::StepError;
 use booking_otel::metrics::BookingMetrics;
 use booking_otel::setup::{ExporterKind, Setup, TelemetryGuard};
-use booking_otel::StepError;
 use opentelemetry_sdk::metrics::InMemoryMetricExporter;
 
 use crate::cli::{CliError, Options};
