@@ -733,32 +733,34 @@ impl<T: Send + 'static> Worker<T> {
 
     /// Counts what is still queued as `unsent_at_shutdown` and drops it.
     fn abandon_queue(&mut self) -> OTelSdkResult {
-        let mut abandoned = 0;
+        match self.discard_queue() {
+            0 => Ok(()),
+            abandoned => Err(OTelSdkError::InternalFailure(format!(
+                "shutdown timed out with {abandoned} spans not exported"
+            ))),
+        }
+    }
+}
+
+impl<T> Worker<T> {
+    /// Drops what is queued, counted as `unsent_at_shutdown`; returns how many.
+    fn discard_queue(&mut self) -> usize {
+        let mut discarded = 0;
         while self.queue.try_recv().is_ok() {
-            abandoned += 1;
+            discarded += 1;
         }
-        if abandoned == 0 {
-            return Ok(());
+        if discarded > 0 {
+            Counters::add(&self.counters.taken, discarded);
+            Counters::add(&self.counters.unsent_at_shutdown, discarded);
         }
-        Counters::add(&self.counters.taken, abandoned);
-        Counters::add(&self.counters.unsent_at_shutdown, abandoned);
-        Err(OTelSdkError::InternalFailure(format!(
-            "shutdown timed out with {abandoned} spans not exported"
-        )))
+        discarded
     }
 }
 
 impl<T> Drop for Worker<T> {
     /// However the thread ends, what is left in the queue is counted, not lost silently.
     fn drop(&mut self) {
-        let mut left = 0;
-        while self.queue.try_recv().is_ok() {
-            left += 1;
-        }
-        if left > 0 {
-            Counters::add(&self.counters.taken, left);
-            Counters::add(&self.counters.unsent_at_shutdown, left);
-        }
+        self.discard_queue();
     }
 }
 
@@ -780,18 +782,8 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         // Counts on every path, including an export dropped before it finished (the
         // batch processor abandons exports past their timeout).
-        let mut pending = Pending {
-            counters: &self.delivery.counters,
-            spans: batch.len(),
-        };
-        let result = self.inner.export(batch).await;
-        let counters = &self.delivery.counters;
-        match result {
-            Ok(()) => Counters::add(&counters.exported, pending.spans),
-            Err(_) => Counters::add(&counters.export_failed, pending.spans),
-        }
-        pending.spans = 0;
-        result
+        let pending = Pending::new(&self.delivery, batch.len());
+        pending.settle(self.inner.export(batch).await)
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -808,11 +800,30 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 }
 
 /// The items of an export that has not finished: counted as `export_failed` if the
-/// export is dropped.
+/// export is dropped, so they are counted on every path.
 struct Pending<'c> {
     counters: &'c Counters,
     /// Spans or log records.
     spans: usize,
+}
+
+impl<'c> Pending<'c> {
+    fn new(delivery: &'c Delivery, items: usize) -> Self {
+        Pending {
+            counters: &delivery.counters,
+            spans: items,
+        }
+    }
+
+    /// Counts the items as exported or failed by `result`, and returns it.
+    fn settle(mut self, result: OTelSdkResult) -> OTelSdkResult {
+        let counter = match result {
+            Ok(()) => &self.counters.exported,
+            Err(_) => &self.counters.export_failed,
+        };
+        Counters::add(counter, std::mem::take(&mut self.spans));
+        result
+    }
 }
 
 impl Drop for Pending<'_> {
@@ -947,18 +958,8 @@ impl<E: opentelemetry_sdk::logs::LogExporter> opentelemetry_sdk::logs::LogExport
     for CountingLogExporter<E>
 {
     async fn export(&self, batch: opentelemetry_sdk::logs::LogBatch<'_>) -> OTelSdkResult {
-        let mut pending = Pending {
-            counters: &self.delivery.counters,
-            spans: batch.iter().count(),
-        };
-        let result = self.inner.export(batch).await;
-        let counters = &self.delivery.counters;
-        match result {
-            Ok(()) => Counters::add(&counters.exported, pending.spans),
-            Err(_) => Counters::add(&counters.export_failed, pending.spans),
-        }
-        pending.spans = 0;
-        result
+        let pending = Pending::new(&self.delivery, batch.iter().count());
+        pending.settle(self.inner.export(batch).await)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
