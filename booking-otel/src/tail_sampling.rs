@@ -313,7 +313,8 @@ struct Buffer {
 pub struct TailSamplingExporter<E> {
     inner: E,
     rules: TailSampling,
-    /// Never contended: the SDK does not call `export` concurrently on one exporter.
+    /// Not contended: the batch processor polls its exports from one thread, and the
+    /// lock is never held across an `.await`.
     buffer: Mutex<Buffer>,
     decisions: Option<Counter<u64>>,
     /// Counts the spans of dropped traces as `sampled_out` (setup's accounts).

@@ -43,30 +43,34 @@ use crate::conventions::{attribute, metric};
 /// # What it does not see
 ///
 /// Spans wait in the batch queue, unredacted, in process memory, until the next export
-/// (at most the batch processor's scheduled delay, 5 s by default, or until a batch
+/// (at most the batch processor's interval, 1 s by default in `setup`, or until a batch
 /// fills). A span processor registered beside the batch processor (not through this
 /// exporter) receives spans unredacted.
 #[derive(Debug)]
 pub struct RedactingExporter<E> {
     inner: E,
-    /// Never contended: the SDK does not call `export` concurrently on one exporter.
+    redaction: Redaction,
+}
+
+/// What the span and log redacting exporters share: the redactor and the counter of
+/// redactions by rule.
+#[derive(Debug)]
+pub(super) struct Redaction {
+    /// Not contended: the batch processor polls all its exports from one thread.
     redactor: Mutex<SpanRedactor>,
     redactions: Option<Counter<u64>>,
 }
 
-impl<E: SpanExporter> RedactingExporter<E> {
-    /// Wraps `inner` (the exporter that sends spans out) with `policy`.
-    pub fn new(inner: E, policy: RedactionPolicy) -> Self {
-        RedactingExporter {
-            inner,
+impl Redaction {
+    pub(super) fn new(policy: RedactionPolicy) -> Self {
+        Redaction {
             redactor: Mutex::new(SpanRedactor::new(policy)),
             redactions: None,
         }
     }
 
-    /// Counts redactions in `booking_otel.redactions`, by rule (never the value or the
-    /// key).
-    pub fn with_meter(mut self, meter: &Meter) -> Self {
+    /// Counts redactions in `booking_otel.redactions`, by rule.
+    pub(super) fn count_in(&mut self, meter: &Meter) {
         self.redactions = Some(
             meter
                 .u64_counter(metric::REDACTIONS)
@@ -74,6 +78,48 @@ impl<E: SpanExporter> RedactingExporter<E> {
                 .with_description("Values masked by redaction before export, by rule.")
                 .build(),
         );
+    }
+
+    pub(super) fn set_value_length_limit(&self, limit: Option<usize>) {
+        self.lock().value_length_limit = limit;
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, SpanRedactor> {
+        // A panic while redacting leaves nothing half-done that matters: every call
+        // starts from the item it is given.
+        self.redactor.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts one redaction by rule, when a meter was given.
+    pub(super) fn report(&self, rule: RedactionRule) {
+        count(&self.redactions, rule);
+    }
+
+    /// `resource` with its secrets masked.
+    pub(super) fn redact_resource(&mut self, resource: &Resource) -> Resource {
+        let policy = &self
+            .redactor
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .policy;
+        let redactions = &self.redactions;
+        redact_resource(policy, resource, &mut |rule| count(redactions, rule))
+    }
+}
+
+impl<E: SpanExporter> RedactingExporter<E> {
+    /// Wraps `inner` (the exporter that sends spans out) with `policy`.
+    pub fn new(inner: E, policy: RedactionPolicy) -> Self {
+        RedactingExporter {
+            inner,
+            redaction: Redaction::new(policy),
+        }
+    }
+
+    /// Counts redactions in `booking_otel.redactions`, by rule (never the value or the
+    /// key).
+    pub fn with_meter(mut self, meter: &Meter) -> Self {
+        self.redaction.count_in(meter);
         self
     }
 
@@ -82,14 +128,8 @@ impl<E: SpanExporter> RedactingExporter<E> {
     /// `None` (the default) keeps values whole. [`setup`](crate::setup) sets it from
     /// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` or `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`.
     pub fn with_value_length_limit(self, limit: Option<usize>) -> Self {
-        self.lock().value_length_limit = limit;
+        self.redaction.set_value_length_limit(limit);
         self
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SpanRedactor> {
-        // A panic while redacting leaves nothing half-done that matters: every call
-        // starts from the span it is given.
-        self.redactor.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -106,8 +146,8 @@ fn count(redactions: &Option<Counter<u64>>, rule: RedactionRule) {
 impl<E: SpanExporter> SpanExporter for RedactingExporter<E> {
     async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
         {
-            let mut redactor = self.lock();
-            let mut report = |rule| count(&self.redactions, rule);
+            let mut redactor = self.redaction.lock();
+            let mut report = |rule| self.redaction.report(rule);
             for span in &mut batch {
                 redactor.redact_span(span, &mut report);
             }
@@ -124,13 +164,7 @@ impl<E: SpanExporter> SpanExporter for RedactingExporter<E> {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let redactor = self
-            .redactor
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        let redacted = redact_resource(&redactor.policy, resource, &mut |rule| {
-            count(&self.redactions, rule)
-        });
+        let redacted = self.redaction.redact_resource(resource);
         self.inner.set_resource(&redacted);
     }
 }

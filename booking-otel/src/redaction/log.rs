@@ -6,20 +6,19 @@
 //! be added), so a record that holds a secret is rebuilt, masked, and a clean one (the
 //! common case) passes on as it came, without a copy.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Severity};
-use opentelemetry::metrics::{Counter, Meter};
+use opentelemetry::metrics::Meter;
 use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
 
 use super::MASK;
+use super::exporter::Redaction;
 use super::policy::{KeyClass, RedactionPolicy, RedactionRule};
-use super::span::{SpanRedactor, redact_resource};
-use crate::conventions::{attribute, metric};
+use super::span::SpanRedactor;
 
 /// Wraps the exporter that sends log records out, and masks secrets in each record of
 /// a batch before passing it on: the body (strings, and lists and maps of any depth,
@@ -55,9 +54,7 @@ use crate::conventions::{attribute, metric};
 #[derive(Debug)]
 pub struct RedactingLogExporter<E> {
     inner: E,
-    /// Never contended: the SDK does not call `export` concurrently on one exporter.
-    redactor: Mutex<SpanRedactor>,
-    redactions: Option<Counter<u64>>,
+    redaction: Redaction,
 }
 
 impl<E: LogExporter> RedactingLogExporter<E> {
@@ -65,20 +62,13 @@ impl<E: LogExporter> RedactingLogExporter<E> {
     pub fn new(inner: E, policy: RedactionPolicy) -> Self {
         RedactingLogExporter {
             inner,
-            redactor: Mutex::new(SpanRedactor::new(policy)),
-            redactions: None,
+            redaction: Redaction::new(policy),
         }
     }
 
     /// Counts redactions in `booking_otel.redactions`, by rule.
     pub fn with_meter(mut self, meter: &Meter) -> Self {
-        self.redactions = Some(
-            meter
-                .u64_counter(metric::REDACTIONS)
-                .with_unit("{redaction}")
-                .with_description("Values masked by redaction before export, by rule.")
-                .build(),
-        );
+        self.redaction.count_in(meter);
         self
     }
 
@@ -86,21 +76,8 @@ impl<E: LogExporter> RedactingLogExporter<E> {
     /// characters, after masking. [`setup`](crate::setup) sets it from
     /// `OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT` or `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`.
     pub fn with_value_length_limit(self, limit: Option<usize>) -> Self {
-        self.lock().value_length_limit = limit;
+        self.redaction.set_value_length_limit(limit);
         self
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SpanRedactor> {
-        self.redactor.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-fn count(redactions: &Option<Counter<u64>>, rule: RedactionRule) {
-    if let Some(counter) = redactions {
-        counter.add(
-            1,
-            &[KeyValue::new(attribute::REDACTION_RULE, rule.as_str())],
-        );
     }
 }
 
@@ -111,8 +88,8 @@ impl<E: LogExporter> LogExporter for RedactingLogExporter<E> {
         let mut scopes: Vec<Option<InstrumentationScope>> = Vec::new();
         let mut changed = false;
         {
-            let mut redactor = self.lock();
-            let mut report = |rule| count(&self.redactions, rule);
+            let mut redactor = self.redaction.lock();
+            let mut report = |rule| self.redaction.report(rule);
             for (record, scope) in &items {
                 let masked = redact_record(&mut redactor, record, &mut report);
                 changed |= masked.is_some();
@@ -151,13 +128,7 @@ impl<E: LogExporter> LogExporter for RedactingLogExporter<E> {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let redactor = self
-            .redactor
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        let redacted = redact_resource(&redactor.policy, resource, &mut |rule| {
-            count(&self.redactions, rule)
-        });
+        let redacted = self.redaction.redact_resource(resource);
         self.inner.set_resource(&redacted);
     }
 }
