@@ -215,8 +215,12 @@ impl Setup {
         let value_length_limit = limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(general_limit);
         let log_value_length_limit =
             limit("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(general_limit);
-        let batch = super::pipeline::batch_settings("OTEL_BSP", self.span_queue_size, env)?;
-        let log_batch = super::pipeline::batch_settings("OTEL_BLRP", None, env)?;
+        let batch = super::pipeline::batch_settings(
+            &super::pipeline::SPAN_BATCH,
+            self.span_queue_size,
+            env,
+        )?;
+        let log_batch = super::pipeline::batch_settings(&super::pipeline::LOG_BATCH, None, env)?;
         let tail_sampling = match env.get("BOOKING_OTEL_TAIL_SAMPLING") {
             Some(rules) => TailSampling::parse(rules)?,
             None => self.tail_sampling.clone(),

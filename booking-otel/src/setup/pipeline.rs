@@ -141,26 +141,41 @@ pub(crate) fn span_pipeline<E: SpanExporter + 'static>(
 /// The batch processors' settings.
 pub(crate) type BatchSettings = crate::batch::QueueSettings;
 
+/// The variables that set a batch processor, for spans and for log records.
+pub(super) struct BatchVariables {
+    queue_size: &'static str,
+    batch_size: &'static str,
+    interval: &'static str,
+    export_timeout: &'static str,
+    concurrent_exports: &'static str,
+}
+
+/// `OTEL_BSP_*`: the span batch processor.
+pub(super) const SPAN_BATCH: BatchVariables = BatchVariables {
+    queue_size: "OTEL_BSP_MAX_QUEUE_SIZE",
+    batch_size: "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    interval: "OTEL_BSP_SCHEDULE_DELAY",
+    export_timeout: "OTEL_BSP_EXPORT_TIMEOUT",
+    concurrent_exports: "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+};
+
+/// `OTEL_BLRP_*`: the log record batch processor.
+pub(super) const LOG_BATCH: BatchVariables = BatchVariables {
+    queue_size: "OTEL_BLRP_MAX_QUEUE_SIZE",
+    batch_size: "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+    interval: "OTEL_BLRP_SCHEDULE_DELAY",
+    export_timeout: "OTEL_BLRP_EXPORT_TIMEOUT",
+    concurrent_exports: "OTEL_BLRP_MAX_CONCURRENT_EXPORTS",
+};
+
 /// The settings of a batch processor: the defaults, `queue_size` from code, then the
-/// `{prefix}_*` variables (`OTEL_BSP` for spans, `OTEL_BLRP` for log records), which win.
+/// `variables` (which win). A value that is not a positive whole number is an error.
 pub(super) fn batch_settings(
-    prefix: &'static str,
+    variables: &BatchVariables,
     queue_size: Option<usize>,
     env: &Env,
 ) -> Result<BatchSettings, SetupError> {
-    let number = |name: &'static str| -> Result<Option<u64>, SetupError> {
-        let variable = match (prefix, name) {
-            ("OTEL_BSP", "MAX_QUEUE_SIZE") => "OTEL_BSP_MAX_QUEUE_SIZE",
-            ("OTEL_BSP", "MAX_EXPORT_BATCH_SIZE") => "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-            ("OTEL_BSP", "SCHEDULE_DELAY") => "OTEL_BSP_SCHEDULE_DELAY",
-            ("OTEL_BSP", "EXPORT_TIMEOUT") => "OTEL_BSP_EXPORT_TIMEOUT",
-            ("OTEL_BSP", _) => "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
-            (_, "MAX_QUEUE_SIZE") => "OTEL_BLRP_MAX_QUEUE_SIZE",
-            (_, "MAX_EXPORT_BATCH_SIZE") => "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
-            (_, "SCHEDULE_DELAY") => "OTEL_BLRP_SCHEDULE_DELAY",
-            (_, "EXPORT_TIMEOUT") => "OTEL_BLRP_EXPORT_TIMEOUT",
-            _ => "OTEL_BLRP_MAX_CONCURRENT_EXPORTS",
-        };
+    let number = |variable: &'static str| -> Result<Option<u64>, SetupError> {
         env.get(variable)
             .map(|value| {
                 value
@@ -181,19 +196,19 @@ pub(super) fn batch_settings(
         settings.queue_size = items.max(1);
     }
     let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    if let Some(items) = number("MAX_QUEUE_SIZE")? {
+    if let Some(items) = number(variables.queue_size)? {
         settings.queue_size = size(items);
     }
-    if let Some(items) = number("MAX_EXPORT_BATCH_SIZE")? {
+    if let Some(items) = number(variables.batch_size)? {
         settings.batch_size = size(items);
     }
-    if let Some(millis) = number("SCHEDULE_DELAY")? {
+    if let Some(millis) = number(variables.interval)? {
         settings.interval = Duration::from_millis(millis);
     }
-    if let Some(millis) = number("EXPORT_TIMEOUT")? {
+    if let Some(millis) = number(variables.export_timeout)? {
         settings.export_timeout = Duration::from_millis(millis);
     }
-    if let Some(exports) = number("MAX_CONCURRENT_EXPORTS")? {
+    if let Some(exports) = number(variables.concurrent_exports)? {
         settings.max_concurrent_exports = size(exports);
     }
     Ok(settings)
