@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use booking_otel::batch::BatchProcessor;
-use booking_otel::delivery::DeliveryCounts;
+use booking_otel::delivery::{Delivery, DeliveryCounts};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter, SpanProcessor};
@@ -46,10 +46,7 @@ fn watchdog() {
 /// `threads` threads each end `spans` spans through `processor`, then the provider
 /// shuts down; returns the final accounts.
 fn run(processor: BatchProcessor, threads: usize, spans: usize) -> (DeliveryCounts, OTelSdkResult) {
-    let delivery = processor.delivery();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
+    let (delivery, provider) = pipeline(processor);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tracer = provider.tracer("delivery-test");
@@ -69,6 +66,23 @@ fn run(processor: BatchProcessor, threads: usize, spans: usize) -> (DeliveryCoun
     });
     let shutdown = provider.shutdown();
     (delivery.counts(), shutdown)
+}
+
+/// A tracer provider over `processor`, and its accounts.
+fn pipeline(processor: BatchProcessor) -> (Delivery, SdkTracerProvider) {
+    let delivery = processor.delivery();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    (delivery, provider)
+}
+
+/// Ends `n` spans through `provider`.
+fn end_spans(provider: &SdkTracerProvider, n: usize) {
+    let tracer = provider.tracer("delivery-test");
+    for _ in 0..n {
+        tracer.start("booking.step").end();
+    }
 }
 
 fn assert_balanced(counts: &DeliveryCounts, expected_finished: u64) {
@@ -192,14 +206,8 @@ fn flush_exports_what_finished_before_it_and_reaches_the_exporter() {
     let processor = BatchProcessor::builder(exporter.clone())
         .interval(Duration::from_secs(3600))
         .build();
-    let delivery = processor.delivery();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
-    let tracer = provider.tracer("delivery-test");
-    for _ in 0..10 {
-        tracer.start("booking.step").end();
-    }
+    let (delivery, provider) = pipeline(processor);
+    end_spans(&provider, 10);
     assert_eq!(delivery.counts().in_flight, 10, "waiting for the interval");
     provider.force_flush().expect("flush");
     let counts = delivery.counts();
@@ -283,14 +291,8 @@ fn a_hung_exporter_is_abandoned_after_the_export_timeout_and_shutdown_keeps_its_
         .export_timeout(Duration::from_millis(50))
         .interval(Duration::from_millis(10))
         .build();
-    let delivery = processor.delivery();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
-    let tracer = provider.tracer("delivery-test");
-    for _ in 0..25 {
-        tracer.start("booking.step").end();
-    }
+    let (delivery, provider) = pipeline(processor);
+    end_spans(&provider, 25);
     // The hung exports are abandoned one after the other and counted.
     let started = std::time::Instant::now();
     while delivery.counts().dropped.export_failed < 25 {
@@ -301,9 +303,7 @@ fn a_hung_exporter_is_abandoned_after_the_export_timeout_and_shutdown_keeps_its_
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    for _ in 0..5_000 {
-        tracer.start("booking.step").end();
-    }
+    end_spans(&provider, 5_000);
     let shutdown = std::time::Instant::now();
     let result = provider.shutdown_with_timeout(Duration::from_millis(300));
     let took = shutdown.elapsed();
@@ -328,14 +328,8 @@ fn a_flush_that_cannot_export_everything_in_time_says_so() {
         .interval(Duration::from_secs(3600))
         .flush_timeout(Duration::from_millis(200))
         .build();
-    let delivery = processor.delivery();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
-    let tracer = provider.tracer("delivery-test");
-    for _ in 0..2_000 {
-        tracer.start("booking.step").end();
-    }
+    let (delivery, provider) = pipeline(processor);
+    end_spans(&provider, 2_000);
     assert!(
         provider.force_flush().is_err(),
         "20 exports of 50 ms do not fit in 200 ms: not Ok"
@@ -360,14 +354,8 @@ fn a_flush_never_cancels_a_healthy_export_in_flight() {
         .interval(Duration::from_millis(10))
         .flush_timeout(Duration::from_millis(100))
         .build();
-    let delivery = processor.delivery();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
-    let tracer = provider.tracer("delivery-test");
-    for _ in 0..5 {
-        tracer.start("booking.step").end();
-    }
+    let (delivery, provider) = pipeline(processor);
+    end_spans(&provider, 5);
     std::thread::sleep(Duration::from_millis(50)); // the timer's export is in flight
     let _ = provider.force_flush(); // times out for the caller; the export goes on
     provider
@@ -389,10 +377,7 @@ fn no_timeout_at_all_is_a_setting_not_a_panic() {
         .flush_timeout(Duration::MAX)
         .max_concurrent_exports(usize::MAX)
         .build();
-    let delivery = processor.delivery();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
+    let (delivery, provider) = pipeline(processor);
     provider.tracer("delivery-test").start("booking.step").end();
     provider.force_flush().expect("flush");
     provider
@@ -427,21 +412,13 @@ fn an_exporter_that_panics_fails_its_export_and_the_pipeline_goes_on() {
     let processor = BatchProcessor::builder(exporter.clone())
         .interval(Duration::from_secs(3600))
         .build();
-    let delivery = processor.delivery();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .build();
-    let tracer = provider.tracer("delivery-test");
-    for _ in 0..3 {
-        tracer.start("booking.step").end();
-    }
+    let (delivery, provider) = pipeline(processor);
+    end_spans(&provider, 3);
     assert!(
         provider.force_flush().is_err(),
         "the panic is a failed export"
     );
-    for _ in 0..4 {
-        tracer.start("booking.step").end();
-    }
+    end_spans(&provider, 4);
     provider
         .force_flush()
         .expect("the export thread is still there");

@@ -3,18 +3,13 @@
 //! returns without panicking. A watchdog fails the test instead of letting a hang block
 //! CI. Globals: own binary, one test, scenarios in turn.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use booking_otel::Step;
 use booking_otel::setup::{ExporterKind, Protocol, Setup, Signal};
-
-/// An address nothing listens on: bind a port, then free it.
-fn dead_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    drop(listener);
-    format!("http://{address}")
-}
+use support::receiver::dead_endpoint;
 
 #[test]
 fn flush_and_shutdown_report_each_failed_signal_when_the_collector_is_down() {

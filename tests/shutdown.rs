@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use booking_otel::Step;
 use booking_otel::setup::{ExporterKind, Setup, TelemetryGuard};
-use support::receiver::Running;
+use support::receiver::{Running, dead_endpoint};
 
 fn install(endpoint: &str) -> TelemetryGuard {
     Setup::new("shutdown-test")
@@ -24,14 +24,6 @@ fn book(n: usize) {
     for _ in 0..n {
         Step::new("booking.create").run(|| Step::new("booking.confirm").run(|| ()));
     }
-}
-
-/// An address nothing listens on: bind a port, then free it.
-fn dead_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    drop(listener);
-    format!("http://{address}")
 }
 
 #[test]

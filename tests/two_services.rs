@@ -527,10 +527,7 @@ fn a_declined_card_is_a_rejection_and_a_failed_gateway_an_error_in_both_services
 fn with_the_receiver_down_the_booking_completes_in_bounded_time() {
     watchdog();
     // A port where nothing listens: every export is refused.
-    let endpoint = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        format!("http://{}", listener.local_addr().expect("address"))
-    };
+    let endpoint = receiver::dead_endpoint();
     let run = run_example(Some(&endpoint), &[]);
     println!(
         "two_services with the receiver down: {:?} (exit {})",

@@ -35,6 +35,15 @@ impl TraceService for Receiver {
     }
 }
 
+/// An endpoint where nothing listens (a port bound, then freed): every export to it is
+/// refused.
+pub fn dead_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    drop(listener);
+    format!("http://{address}")
+}
+
 /// Serves `router` on 127.0.0.1 at a free port, on a one-worker runtime of its own
 /// (dropping the runtime stops it).
 pub fn serve(router: tonic::transport::server::Router) -> (SocketAddr, tokio::runtime::Runtime) {
