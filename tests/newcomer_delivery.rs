@@ -45,7 +45,7 @@ async fn booking(i: u32) -> bool {
     if acquire_lock(&room).await.is_err() {
         return false;
     }
-    let failure = (i % 4 == 0).then(|| format!("declined {i}"));
+    let failure = i.is_multiple_of(4).then(|| format!("declined {i}"));
     pay(failure).await.is_ok()
 }
 
