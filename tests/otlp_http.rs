@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use booking_otel::Step;
 use booking_otel::logs::ExceptionSignal;
 use booking_otel::setup::{Protocol, Setup, TelemetryGuard};
-use support::logs_e2e::{assert_no_card_number, cases, declined_payment};
+use support::logs_e2e::declined_payment;
+use support::pan::{assert_no_card_number, cases};
 use support::receiver::RunningHttp;
 
 fn install(receiver: &RunningHttp) -> TelemetryGuard {

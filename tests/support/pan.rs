@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
 
 /// One generated card number and the text that carries it.
 #[derive(Debug, Clone)]
@@ -147,4 +149,42 @@ pub fn case() -> impl Strategy<Value = Case> {
                 embedded,
             }
         })
+}
+
+/// `n` generated cases, the same every run.
+pub fn cases(n: usize) -> Vec<Case> {
+    let mut runner = TestRunner::deterministic();
+    (0..n)
+        .map(|_| case().new_tree(&mut runner).expect("a case").current())
+        .collect()
+}
+
+/// Panics when `bytes` hold any hidden digits of a case, as text or as an integer's
+/// varint; checks the masked form arrived.
+pub fn assert_no_card_number(bytes: &[u8], cases: &[Case]) {
+    let received = String::from_utf8_lossy(bytes);
+    for case in cases {
+        let hidden = &case.pan_digits[..case.pan_digits.len() - 4];
+        assert!(
+            !received.contains(hidden) && !received.contains(&case.rendered),
+            "the receiver got digits of {} ({})",
+            case.pan_digits,
+            case.rendered
+        );
+        if let Some(number) = case.as_i64() {
+            let mut encoded = Vec::new();
+            prost::encoding::encode_varint(number as u64, &mut encoded);
+            assert!(
+                !bytes
+                    .windows(encoded.len())
+                    .any(|w| w == encoded.as_slice()),
+                "the receiver got {number} as an integer"
+            );
+        }
+        assert!(
+            received.contains(&case.masked()),
+            "the masked form {} arrived",
+            case.masked()
+        );
+    }
 }
