@@ -3,8 +3,10 @@
 //! booking metrics, so the table (and its snapshot in `tests/snapshots/`) is
 //! deterministic.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "support/shared_writer.rs"]
+mod shared_writer;
+
+use shared_writer::Shared;
 use std::time::Duration;
 
 use booking_otel::Outcome;
@@ -19,25 +21,6 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
-
-#[derive(Debug, Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
 
 /// A meter provider whose only reader exports into `out` when flushed (the interval is
 /// an hour: nothing is exported on its own during a test).

@@ -8,9 +8,11 @@
 //! `INSTA_UPDATE=always cargo test --test console_waterfall` and `git diff`). In CI
 //! (`CI=true`) a snapshot that differs fails the test and nothing is written.
 
+#[path = "support/shared_writer.rs"]
+mod shared_writer;
+
+use shared_writer::Shared;
 use std::borrow::Cow;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use booking_otel::console::{RenderOptions, WaterfallExporter, render_trace};
@@ -537,26 +539,6 @@ fn the_module_docs_show_real_output() {
 // ---------------------------------------------------------------------------------------
 // The exporter.
 
-/// A writer the test keeps a handle on.
-#[derive(Debug, Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
 fn exporter(out: &Shared) -> WaterfallExporter<Shared> {
     WaterfallExporter::new(out.clone(), plain(100))
 }
@@ -688,7 +670,7 @@ fn late_spans_say_their_trace_was_shown() {
 fn a_failing_writer_fails_the_export_not_the_application() {
     #[derive(Debug)]
     struct Closed;
-    impl Write for Closed {
+    impl std::io::Write for Closed {
         fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
             Err(std::io::ErrorKind::BrokenPipe.into())
         }
