@@ -14,6 +14,7 @@ pub mod conventions;
 #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
 pub mod delivery;
 pub mod events;
+#[cfg(feature = "sdk")]
 mod hashers;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -57,3 +58,12 @@ pub use value::{StepAttributes, StepValue};
 pub use booking_otel_macros::StepError;
 #[doc = include_str!("booking_step.md")]
 pub use booking_otel_macros::booking_step;
+
+/// The instrumentation scope of every span, log record and instrument this crate
+/// makes. Here, not in `telemetry` or `metrics`, so that neither imports the other
+/// for it.
+pub(crate) fn instrumentation_scope() -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}

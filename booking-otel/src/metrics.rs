@@ -41,9 +41,7 @@
 //! booking.finish_with(&result);
 //! ```
 
-use std::collections::HashMap;
-use std::hash::Hash;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
@@ -52,8 +50,10 @@ use opentelemetry::metrics::{
 };
 
 use crate::conventions::{attribute, metric, standard};
-use crate::hashers::WordBuildHasher;
 use crate::outcome::{Outcome, StepResult};
+
+mod series;
+use series::{SeriesTable, StaticStr};
 
 /// Explicit histogram bucket boundaries, in seconds, for booking latencies from 5 ms to
 /// 30 s: fine-grained where step latencies live, coarse where only timeouts do.
@@ -65,69 +65,6 @@ pub const DURATION_BUCKETS_SECONDS: &[f64] = &[
 /// × outcomes × error types is small and bounded by the code; past this many, a
 /// combination is recorded through the unbound path, with the same result.
 pub const MAX_BOUND_SERIES: usize = 512;
-
-/// Bound instruments (`Histogram::bind`, `Counter::bind`), one per attribute
-/// combination, bound on first use: binding resolves the attribute set once, so a
-/// recording no longer sorts, hashes and looks it up. Binding lazily keeps the exported
-/// data identical: a combination never recorded is never exported.
-#[derive(Debug)]
-struct BoundSeries<K, B> {
-    bound: RwLock<HashMap<K, B, WordBuildHasher>>,
-}
-
-impl<K: Hash + Eq, B> Default for BoundSeries<K, B> {
-    fn default() -> Self {
-        BoundSeries {
-            bound: RwLock::new(HashMap::default()),
-        }
-    }
-}
-
-impl<K: Hash + Eq + Copy, B> BoundSeries<K, B> {
-    /// Runs `record` with the series bound for `key` (binding it with `bind` on first
-    /// use); returns `false`, recording nothing, when the cap is reached, for the caller
-    /// to take the unbound path.
-    #[inline]
-    fn with(&self, key: K, bind: impl FnOnce() -> B, record: impl FnOnce(&B)) -> bool {
-        if let Ok(bound) = self.bound.read() {
-            if let Some(series) = bound.get(&key) {
-                record(series);
-                return true;
-            }
-            // Full: combinations past the cap never take the write lock.
-            if bound.len() >= MAX_BOUND_SERIES {
-                return false;
-            }
-        }
-        self.bind_slow(key, bind, record)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn bind_slow(&self, key: K, bind: impl FnOnce() -> B, record: impl FnOnce(&B)) -> bool {
-        let Ok(mut bound) = self.bound.write() else {
-            return false;
-        };
-        if !bound.contains_key(&key) {
-            if bound.len() >= MAX_BOUND_SERIES {
-                return false;
-            }
-            bound.insert(key, bind());
-        }
-        match bound.get(&key) {
-            Some(series) => {
-                record(series);
-                true
-            }
-            None => false,
-        }
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.bound.read().map(|b| b.len()).unwrap_or(0)
-    }
-}
 
 /// The step-level instruments every step records into (`booking.step.duration`, and
 /// `booking.rollbacks` for rollback steps), with their bound series. Cheap to clone.
@@ -145,34 +82,10 @@ pub(crate) struct StepInstruments {
 type StepKey = (StaticStr, StaticStr, Option<StaticStr>);
 type RollbackKey = (StaticStr, StaticStr);
 
-/// A `&'static str` compared and hashed by identity (address and length), not content.
-///
-/// Why: hashing and comparing three names by content was ~170 instructions of the ~470
-/// a step's metric recording cost (callgrind, W2). Sound: a `&'static str` is never
-/// freed or changed, so equal identities mean equal content. Two copies of one name at
-/// different addresses get two entries, both bound to the same attribute set, which
-/// the SDK resolves to one series: the exported data is the same.
-#[derive(Debug, Clone, Copy)]
-struct StaticStr(&'static str);
-
-impl PartialEq for StaticStr {
-    fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self.0, other.0)
-    }
-}
-
-impl Eq for StaticStr {}
-
-impl Hash for StaticStr {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_usize(self.0.as_ptr() as usize ^ self.0.len());
-    }
-}
-
 #[derive(Debug, Default)]
 struct BoundStepSeries {
-    durations: BoundSeries<StepKey, BoundHistogram<f64>>,
-    rollbacks: BoundSeries<RollbackKey, BoundCounter<u64>>,
+    durations: SeriesTable<StepKey, BoundHistogram<f64>>,
+    rollbacks: SeriesTable<RollbackKey, BoundCounter<u64>>,
 }
 
 impl StepInstruments {
@@ -337,7 +250,7 @@ impl BookingMetrics {
     /// instrumentation scope.
     pub fn global() -> Self {
         Self::new(&opentelemetry::global::meter_with_scope(
-            crate::telemetry::scope(),
+            crate::instrumentation_scope(),
         ))
     }
 
@@ -714,23 +627,6 @@ impl std::fmt::Display for Currency {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bound_series_stop_binding_at_the_cap() {
-        let series: BoundSeries<usize, usize> = BoundSeries::default();
-        for key in 0..MAX_BOUND_SERIES {
-            assert!(series.with(key, || key * 10, |bound| assert_eq!(*bound, key * 10)));
-        }
-        // Already bound: found without binding again.
-        assert!(series.with(
-            3,
-            || unreachable!("bound once"),
-            |bound| assert_eq!(*bound, 30)
-        ));
-        // Past the cap: nothing bound, nothing recorded; the caller goes unbound.
-        assert!(!series.with(MAX_BOUND_SERIES, || 0, |_| unreachable!("not bound")));
-        assert_eq!(series.len(), MAX_BOUND_SERIES);
-    }
 
     #[test]
     fn unexpected_values_never_become_attribute_values() {

@@ -19,13 +19,13 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use opentelemetry::Context;
 use opentelemetry::global::BoxedTracer;
 use opentelemetry::metrics::Meter;
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
     TracerProvider,
 };
-use opentelemetry::{Context, InstrumentationScope};
 
 use crate::logs::ExceptionSignal;
 use crate::metrics::StepInstruments;
@@ -33,13 +33,6 @@ use crate::metrics::StepInstruments;
 /// How many steps a thread runs on its cached answer before it looks at the global
 /// providers again.
 pub const RECHECK_INTERVAL: u32 = 1024;
-
-/// The instrumentation scope of every span and instrument this crate makes.
-pub(crate) fn scope() -> InstrumentationScope {
-    InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
-        .with_version(env!("CARGO_PKG_VERSION"))
-        .build()
-}
 
 /// The tracer a [`Telemetry`] starts spans with.
 #[derive(Debug, Clone)]
@@ -114,7 +107,9 @@ impl Telemetry {
     #[cfg(feature = "sdk")]
     #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
     pub fn from_tracer_provider(provider: &opentelemetry_sdk::trace::SdkTracerProvider) -> Self {
-        Self::new(StepTracer::Sdk(provider.tracer_with_scope(scope())))
+        Self::new(StepTracer::Sdk(
+            provider.tracer_with_scope(crate::instrumentation_scope()),
+        ))
     }
 
     /// Spans from any tracer provider (the global one, a vendor's), through dynamic dispatch.
@@ -221,11 +216,12 @@ impl Telemetry {
     /// The telemetry of the global providers, or `None` when the global tracer provider
     /// is OpenTelemetry's no-op one.
     pub fn from_global() -> Option<Self> {
-        let tracer = opentelemetry::global::tracer_provider().tracer_with_scope(scope());
+        let tracer = opentelemetry::global::tracer_provider()
+            .tracer_with_scope(crate::instrumentation_scope());
         if is_noop(&tracer) {
             return None;
         }
-        let meter = opentelemetry::global::meter_with_scope(scope());
+        let meter = opentelemetry::global::meter_with_scope(crate::instrumentation_scope());
         Some(Self::from_boxed_tracer(tracer).with_meter(&meter))
     }
 }

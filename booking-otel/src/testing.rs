@@ -229,7 +229,7 @@ impl TestTelemetryBuilder {
                     .build(),
             )
             .build();
-        let meter = meter_provider.meter_with_scope(crate::telemetry::scope());
+        let meter = meter_provider.meter_with_scope(crate::instrumentation_scope());
         let mut telemetry = Telemetry::from_tracer_provider(&shared.provider)
             .with_meter(&meter)
             .ok_on_success(self.ok_on_success);

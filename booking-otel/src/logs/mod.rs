@@ -216,7 +216,7 @@ mod sdk {
         pub(crate) fn new(provider: &SdkLoggerProvider) -> Self {
             Loggers {
                 events: provider.logger(""),
-                steps: provider.logger_with_scope(crate::telemetry::scope()),
+                steps: provider.logger_with_scope(crate::instrumentation_scope()),
             }
         }
 

@@ -133,7 +133,7 @@ fn count(rejections: &[Rejection]) {
     match telemetry.as_ref().and_then(|t| t.instruments()) {
         Some(instruments) => record(instruments.rejected_headers()),
         None => record(&rejected_headers_counter(
-            &opentelemetry::global::meter_with_scope(crate::telemetry::scope()),
+            &opentelemetry::global::meter_with_scope(crate::instrumentation_scope()),
         )),
     }
 }

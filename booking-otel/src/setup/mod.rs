@@ -674,7 +674,7 @@ fn install(plan: Plan, setup: Setup, env: &Env) -> Result<TelemetryGuard, SetupE
     };
     let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
         &meter_provider,
-        crate::telemetry::scope(),
+        crate::instrumentation_scope(),
     );
 
     let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
