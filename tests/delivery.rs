@@ -315,6 +315,67 @@ fn a_hung_exporter_is_abandoned_after_the_export_timeout_and_shutdown_keeps_its_
     assert_eq!(counts.exported, 0);
 }
 
+/// Works synchronously for `busy` inside its export before it answers: an exporter stage
+/// that does not yield (a debug build redacting and encoding a large batch).
+#[derive(Debug, Clone)]
+struct Busy {
+    busy: Duration,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl SpanExporter for Busy {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        std::thread::sleep(self.busy);
+        self.accepted.fetch_add(batch.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Shutdown cannot interrupt an export that blocks its thread; it returns on time
+/// anyway, and the accounts it leaves are final: what the thread still held is
+/// counted as unsent, and the export that finishes later changes nothing.
+#[test]
+fn a_shutdown_that_outlasts_a_blocking_export_leaves_final_accounts() {
+    watchdog();
+    let busy = Busy {
+        busy: Duration::from_millis(800),
+        accepted: Arc::default(),
+    };
+    let processor = BatchProcessor::builder(busy.clone())
+        .batch_size(100)
+        .max_concurrent_exports(1)
+        .interval(Duration::from_millis(10))
+        .build();
+    let (delivery, provider) = pipeline(processor);
+    end_spans(&provider, 1_000);
+    // The first export is under way (blocking its thread) before shutdown starts.
+    std::thread::sleep(Duration::from_millis(100));
+    let started = std::time::Instant::now();
+    let result = provider.shutdown_with_timeout(Duration::from_millis(300));
+    let took = started.elapsed();
+    assert!(
+        result.is_err() && format!("{result:?}").contains("Timeout"),
+        "a shutdown that ran out of time says so: {result:?}"
+    );
+    assert!(took < Duration::from_millis(700), "shutdown took {took:?}");
+    let at_shutdown = delivery.counts();
+    assert_balanced(&at_shutdown, 1_000);
+    assert_eq!(at_shutdown.exported, 0, "{at_shutdown:?}");
+    assert_eq!(
+        at_shutdown.dropped.unsent_at_shutdown, 1_000,
+        "{at_shutdown:?}"
+    );
+    // The blocking export finishes after shutdown returned: the accounts stay as they
+    // were, though the exporter did take that batch.
+    let started = std::time::Instant::now();
+    while busy.accepted.load(Ordering::Relaxed) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(delivery.counts(), at_shutdown);
+}
+
 #[test]
 fn a_flush_that_cannot_export_everything_in_time_says_so() {
     watchdog();

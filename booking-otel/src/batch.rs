@@ -391,6 +391,11 @@ impl<T: Send + 'static> Queue<T> {
         {
             let _ = handle.join();
         }
+        if let Err(OTelSdkError::Timeout(_)) = &result {
+            // The export thread is still busy (an export that does not yield): the
+            // accounts become final now, with what it holds counted as unsent.
+            self.delivery.counters.seal();
+        }
         result
     }
 

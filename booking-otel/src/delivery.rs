@@ -40,8 +40,8 @@
 //! assert_eq!(counts.in_flight, 0);
 //! ```
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Meter;
@@ -66,11 +66,72 @@ pub(crate) struct Counters {
     pub(crate) unsent_at_shutdown: AtomicU64,
     pub(crate) sampled_out: AtomicU64,
     pub(crate) capacity: AtomicU64,
+    /// The final accounts, set when a shutdown returned before the export thread had
+    /// settled everything (see [`Counters::seal`]).
+    sealed: OnceLock<DeliveryCounts>,
 }
 
 impl Counters {
     pub(crate) fn add(counter: &AtomicU64, n: usize) {
         counter.fetch_add(n as u64, Ordering::Release);
+    }
+
+    /// Makes the accounts final when a shutdown returns before the export thread has
+    /// settled everything (an export still running past the shutdown's timeout: a
+    /// synchronous exporter stage, a debug build redacting a large batch): what is still
+    /// on its way is counted as `unsent_at_shutdown` now, and whatever the thread does
+    /// later no longer changes the accounts. They over-count a loss rather than report
+    /// spans in flight after shutdown, or report them settled twice. Spans that end
+    /// after the shutdown still count as `after_shutdown`.
+    pub(crate) fn seal(&self) {
+        let mut counts = self.live();
+        counts.dropped.unsent_at_shutdown += counts.in_flight;
+        counts.in_flight = 0;
+        counts.queued = 0;
+        let _ = self.sealed.set(counts);
+    }
+
+    /// The accounts now: the sealed ones (plus later `after_shutdown` drops) once
+    /// sealed, the live counters before.
+    pub(crate) fn counts(&self) -> DeliveryCounts {
+        let Some(sealed) = self.sealed.get() else {
+            return self.live();
+        };
+        let mut counts = *sealed;
+        let later = self
+            .after_shutdown
+            .load(Ordering::Acquire)
+            .saturating_sub(sealed.dropped.after_shutdown);
+        counts.finished += later;
+        counts.dropped.after_shutdown += later;
+        counts
+    }
+
+    fn live(&self) -> DeliveryCounts {
+        // Settled counts first (Acquire), then the ones they follow from.
+        let exported = self.exported.load(Ordering::Acquire);
+        let export_failed = self.export_failed.load(Ordering::Acquire);
+        let sampled_out = self.sampled_out.load(Ordering::Acquire);
+        let taken = self.taken.load(Ordering::Acquire);
+        let queue_full = self.queue_full.load(Ordering::Acquire);
+        let after_shutdown = self.after_shutdown.load(Ordering::Acquire);
+        let unsent_at_shutdown = self.unsent_at_shutdown.load(Ordering::Acquire);
+        let accepted = self.accepted.load(Ordering::Acquire);
+        let dropped = Dropped {
+            queue_full,
+            export_failed,
+            after_shutdown,
+            unsent_at_shutdown,
+        };
+        let finished = accepted + queue_full + after_shutdown;
+        DeliveryCounts {
+            finished,
+            exported,
+            sampled_out,
+            dropped,
+            in_flight: finished.saturating_sub(exported + sampled_out + dropped.total()),
+            queued: accepted.saturating_sub(taken),
+        }
     }
 }
 
@@ -86,9 +147,11 @@ pub struct Dropped {
     pub export_failed: u64,
     /// The span ended after the pipeline was shut down.
     pub after_shutdown: u64,
-    /// The span was still queued when shutdown gave up: its timeout ran out, or an
-    /// export had just failed (a dead collector at exit: shutdown does not keep the
-    /// application waiting for exports that will fail too).
+    /// The span was still on its way when shutdown gave up: its timeout ran out, or
+    /// an export had just failed (a dead collector at exit: shutdown does not keep the
+    /// application waiting for exports that will fail too). The accounts are final
+    /// when shutdown returns: a span in an export still running then is counted here,
+    /// even if that export succeeds later.
     pub unsent_at_shutdown: u64,
 }
 
@@ -155,31 +218,7 @@ impl Delivery {
 
     /// The accounts now.
     pub fn counts(&self) -> DeliveryCounts {
-        let c = &*self.counters;
-        // Settled counts first (Acquire), then the ones they follow from.
-        let exported = c.exported.load(Ordering::Acquire);
-        let export_failed = c.export_failed.load(Ordering::Acquire);
-        let sampled_out = c.sampled_out.load(Ordering::Acquire);
-        let taken = c.taken.load(Ordering::Acquire);
-        let queue_full = c.queue_full.load(Ordering::Acquire);
-        let after_shutdown = c.after_shutdown.load(Ordering::Acquire);
-        let unsent_at_shutdown = c.unsent_at_shutdown.load(Ordering::Acquire);
-        let accepted = c.accepted.load(Ordering::Acquire);
-        let dropped = Dropped {
-            queue_full,
-            export_failed,
-            after_shutdown,
-            unsent_at_shutdown,
-        };
-        let finished = accepted + queue_full + after_shutdown;
-        DeliveryCounts {
-            finished,
-            exported,
-            sampled_out,
-            dropped,
-            in_flight: finished.saturating_sub(exported + sampled_out + dropped.total()),
-            queued: accepted.saturating_sub(taken),
-        }
+        self.counters.counts()
     }
 
     /// Reports these accounts as the SDK self-metrics listed in the [module docs](self)
@@ -216,9 +255,12 @@ impl Delivery {
             .with_unit(unit)
             .with_description("Items the batch processor took, or dropped (error.type).")
             .with_callback(move |observer| {
-                observer.observe(counters.accepted.load(Ordering::Relaxed), &ok);
-                observe_nonzero(observer, &counters.queue_full, &full);
-                observe_nonzero(observer, &counters.after_shutdown, &shut);
+                let counts = counters.counts();
+                let dropped = counts.dropped;
+                let accepted = counts.finished - dropped.queue_full - dropped.after_shutdown;
+                observer.observe(accepted, &ok);
+                observe_nonzero(observer, dropped.queue_full, &full);
+                observe_nonzero(observer, dropped.after_shutdown, &shut);
             })
             .build();
 
@@ -229,10 +271,7 @@ impl Delivery {
             .with_unit(unit)
             .with_description("Items waiting in the batch queue.")
             .with_callback(move |observer| {
-                let queued = counters
-                    .accepted
-                    .load(Ordering::Relaxed)
-                    .saturating_sub(counters.taken.load(Ordering::Relaxed));
+                let queued = counters.counts().queued;
                 observer.observe(i64::try_from(queued).unwrap_or(i64::MAX), &attributes);
             })
             .build();
@@ -260,9 +299,10 @@ impl Delivery {
             .with_unit(unit)
             .with_description("Items the exporter accepted, or failed to send (error.type).")
             .with_callback(move |observer| {
-                observer.observe(counters.exported.load(Ordering::Relaxed), &ok);
-                observe_nonzero(observer, &counters.export_failed, &failed);
-                observe_nonzero(observer, &counters.unsent_at_shutdown, &gave_up);
+                let counts = counters.counts();
+                observer.observe(counts.exported, &ok);
+                observe_nonzero(observer, counts.dropped.export_failed, &failed);
+                observe_nonzero(observer, counts.dropped.unsent_at_shutdown, &gave_up);
             })
             .build();
 
@@ -275,7 +315,7 @@ impl Delivery {
             .with_unit("{span}")
             .with_description("Spans tail sampling decided not to keep.")
             .with_callback(move |observer| {
-                observe_nonzero(observer, &counters.sampled_out, &[]);
+                observe_nonzero(observer, counters.counts().sampled_out, &[]);
             })
             .build();
     }
@@ -285,10 +325,9 @@ impl Delivery {
 /// the console table stays short.
 fn observe_nonzero(
     observer: &dyn opentelemetry::metrics::AsyncInstrument<u64>,
-    counter: &AtomicU64,
+    value: u64,
     attributes: &[KeyValue],
 ) {
-    let value = counter.load(Ordering::Relaxed);
     if value > 0 {
         observer.observe(value, attributes);
     }
@@ -300,6 +339,34 @@ mod tests {
     use opentelemetry::metrics::MeterProvider as _;
     use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
     use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+    #[test]
+    fn sealed_accounts_stay_final_and_still_count_later_drops() {
+        let counters = Counters::default();
+        Counters::add(&counters.accepted, 10);
+        Counters::add(&counters.taken, 6);
+        Counters::add(&counters.exported, 4);
+        counters.seal();
+        let sealed = counters.counts();
+        assert_eq!(sealed.finished, 10);
+        assert_eq!(sealed.exported, 4);
+        assert_eq!(sealed.dropped.unsent_at_shutdown, 6, "{sealed:?}");
+        assert_eq!((sealed.in_flight, sealed.queued), (0, 0));
+        // The export thread settles later: the accounts do not move.
+        Counters::add(&counters.exported, 2);
+        Counters::add(&counters.taken, 4);
+        Counters::add(&counters.unsent_at_shutdown, 4);
+        assert_eq!(counters.counts(), sealed);
+        // A span ending after the shutdown is still counted.
+        Counters::add(&counters.after_shutdown, 1);
+        let later = counters.counts();
+        assert_eq!(later.finished, 11);
+        assert_eq!(later.dropped.after_shutdown, 1);
+        assert_eq!(
+            later.finished,
+            later.exported + later.dropped.total() + later.in_flight
+        );
+    }
 
     fn exported(exporter: &InMemoryMetricExporter) -> Vec<(String, Vec<KeyValue>, i128)> {
         let mut points = Vec::new();
