@@ -12,8 +12,9 @@
 //!   formatted per booking (`w2v/none` builds them and runs the uninstrumented code, so
 //!   it can be subtracted).
 //!
-//! Each is written five ways: no instrumentation, hand-written OpenTelemetry SDK code,
-//! hand-written `tracing` + tracing-opentelemetry, the `Step` runtime, `#[booking_step]`.
+//! Each is written six ways: no instrumentation, hand-written OpenTelemetry SDK code,
+//! hand-written `tracing` + tracing-opentelemetry, hand-written fastrace (through
+//! fastrace-opentelemetry), the `Step` runtime, `#[booking_step]`.
 //!
 //! Pipelines: `SimpleSpanProcessor` into a discarding exporter (the historical
 //! baseline), or the production shape, `BatchSpanProcessor` (its own export thread) into
@@ -23,6 +24,7 @@
 
 #![allow(dead_code)]
 
+use std::borrow::Cow;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -104,6 +106,10 @@ pub enum Pipeline {
     /// The SDK's own `BatchSpanProcessor` → discarding exporter: what `Batch` (our
     /// counting processor, which setup installs) replaced.
     SdkBatch,
+    /// fastrace's own pipeline for the `fastrace` baseline: spans collected per thread,
+    /// handed to its global collector thread, converted by fastrace-opentelemetry's
+    /// reporter into `SpanData` and given to the discarding exporter.
+    Fastrace,
 }
 
 /// A batch processor whose queue holds every span of a measured run (12,000 W2
@@ -154,6 +160,15 @@ impl Env {
     /// The production pipeline: a batch processor, with or without the guard.
     pub fn production(sampling: Sampling, pipeline: Pipeline, guard: bool, metrics: bool) -> Env {
         Self::build_pipeline(sampling, pipeline, guard, metrics)
+    }
+
+    /// Hands every span of the run to its exporter: the batch processor's export
+    /// thread, or fastrace's collector, finishes its work inside the measured run.
+    pub fn flush(&self) {
+        if let Some(provider) = &self.provider {
+            let _ = provider.force_flush();
+        }
+        fastrace::flush();
     }
 
     /// Runs `f` with this run's `tracing` dispatcher as the thread's default.
@@ -230,6 +245,17 @@ impl Env {
             (Pipeline::BatchOtlp, true) => builder.with_span_processor(batch(
                 RedactingExporter::new(OtlpEncodeExporter::default(), RedactionPolicy::default()),
             )),
+            (Pipeline::Fastrace, _) => {
+                fastrace::set_reporter(
+                    fastrace_opentelemetry::OpenTelemetryReporter::new(
+                        DiscardExporter,
+                        Cow::Owned(Resource::builder_empty().build()),
+                        opentelemetry::InstrumentationScope::builder("bench").build(),
+                    ),
+                    fastrace::collector::Config::default(),
+                );
+                builder
+            }
         }
         .build();
         let (telemetry, metrics, meter_provider) = if metrics {
@@ -329,6 +355,36 @@ pub fn w1_tracing(amount: i64) -> Result<i64, PaymentError> {
     );
     let _entered = span.enter();
     charge(amount, false)
+}
+
+/// fastrace: a root span (there is no parent) with the same properties. fastrace
+/// properties are strings (`Cow<'static, str>`): constants are borrowed, numbers and
+/// booleans formatted.
+pub fn w1_fastrace(amount: i64) -> Result<i64, PaymentError> {
+    let span = fastrace::Span::root(
+        "booking.process_payment",
+        fastrace::collector::SpanContext::random(),
+    )
+    .with_properties(|| {
+        [
+            ("payment.method", Cow::Borrowed("card")),
+            ("payment.currency", Cow::Borrowed("EUR")),
+            ("payment.amount_cents", Cow::Owned(amount.to_string())),
+            ("payment.retry", Cow::Borrowed("false")),
+        ]
+    });
+    let _active = span.set_local_parent();
+    let result = charge(amount, false);
+    if let Err(e) = &result {
+        span.add_properties(|| {
+            [
+                ("error.type", Cow::Borrowed(e.error_type())),
+                ("span.status_code", Cow::Borrowed("error")),
+                ("span.status_description", Cow::Owned(e.to_string())),
+            ]
+        });
+    }
+    result
 }
 
 pub fn w1_step(amount: i64) -> Result<i64, PaymentError> {
@@ -511,6 +567,82 @@ pub fn w2_tracing(guests: i64) -> i64 {
         booking.guests = guests,
     );
     let _e = span.enter();
+    work(paid)
+}
+
+/// fastrace: the root span `booking.create`, the four steps as local spans under it.
+pub fn w2_fastrace(guests: i64) -> i64 {
+    use fastrace::local::LocalSpan;
+    let root = fastrace::Span::root("booking.create", fastrace::collector::SpanContext::random())
+        .with_properties(|| {
+            [
+                ("booking.property_id", Cow::Borrowed("prop-1042")),
+                ("booking.guests", Cow::Owned(guests.to_string())),
+                ("booking.source", Cow::Borrowed("web")),
+            ]
+        });
+    let _root = root.set_local_parent();
+    let available = {
+        let _span = LocalSpan::enter_with_local_parent("booking.check_availability")
+            .with_properties(|| {
+                [
+                    ("booking.property_id", Cow::Borrowed("prop-1042")),
+                    ("booking.guests", Cow::Owned(guests.to_string())),
+                    ("booking.nights", Cow::Borrowed("3")),
+                ]
+            });
+        work(guests)
+    };
+    let lock = {
+        let _span =
+            LocalSpan::enter_with_local_parent("booking.acquire_lock").with_properties(|| {
+                [
+                    ("booking.lock_type", Cow::Borrowed("pessimistic")),
+                    ("booking.lock_ttl_ms", Cow::Borrowed("600000")),
+                    ("booking.lock_acquired", Cow::Borrowed("true")),
+                ]
+            });
+        work(available)
+    };
+    let paid = {
+        let _span =
+            LocalSpan::enter_with_local_parent("booking.process_payment").with_properties(|| {
+                [
+                    ("payment.method", Cow::Borrowed("card")),
+                    ("payment.currency", Cow::Borrowed("EUR")),
+                    ("payment.amount_cents", Cow::Owned(lock.to_string())),
+                ]
+            });
+        let result = charge(lock, true);
+        if let Err(e) = &result {
+            let message = e.to_string();
+            LocalSpan::add_properties(|| {
+                [
+                    ("booking.outcome", Cow::Borrowed("error")),
+                    ("error.type", Cow::Borrowed(e.error_type())),
+                    ("span.status_code", Cow::Borrowed("error")),
+                    ("span.status_description", Cow::Owned(message.clone())),
+                ]
+            });
+            LocalSpan::add_event(fastrace::Event::new("exception").with_properties(|| {
+                [
+                    (
+                        "exception.type",
+                        Cow::Borrowed(std::any::type_name::<PaymentError>()),
+                    ),
+                    ("exception.message", Cow::Owned(message.clone())),
+                ]
+            }));
+        }
+        result.unwrap_or(-1)
+    };
+    let _span = LocalSpan::enter_with_local_parent("booking.confirm").with_properties(|| {
+        [
+            ("booking.confirmation_code", Cow::Borrowed("K7Q2ZP")),
+            ("booking.reservation_id", Cow::Borrowed("res-81")),
+            ("booking.guests", Cow::Owned(guests.to_string())),
+        ]
+    });
     work(paid)
 }
 
@@ -762,6 +894,77 @@ where
     })
 }
 
+/// W2v with fastrace, as `w2_fastrace`; borrowed values are cloned into the
+/// properties, as they must be.
+pub fn w2v_fastrace(req: &Request) -> i64 {
+    use fastrace::local::LocalSpan;
+    let root = fastrace::Span::root("booking.create", fastrace::collector::SpanContext::random())
+        .with_properties(|| {
+            [
+                ("booking.user_id", Cow::Owned(req.user_id.clone())),
+                ("booking.property_id", Cow::Owned(req.property_id.clone())),
+                ("booking.source", Cow::Borrowed("web")),
+            ]
+        });
+    let _root = root.set_local_parent();
+    let available = {
+        let _span = LocalSpan::enter_with_local_parent("booking.check_availability")
+            .with_properties(|| {
+                [
+                    ("booking.property_id", Cow::Owned(req.property_id.clone())),
+                    ("booking.check_in", Cow::Owned(req.check_in.clone())),
+                    ("booking.check_out", Cow::Owned(req.check_out.clone())),
+                ]
+            });
+        work(req.guests)
+    };
+    let lock = {
+        let _span =
+            LocalSpan::enter_with_local_parent("booking.acquire_lock").with_properties(|| {
+                [
+                    ("booking.lock_type", Cow::Borrowed("pessimistic")),
+                    (
+                        "booking.reservation_id",
+                        Cow::Owned(req.reservation_id.clone()),
+                    ),
+                    ("booking.lock_acquired", Cow::Borrowed("true")),
+                ]
+            });
+        work(available)
+    };
+    let paid = {
+        let _span =
+            LocalSpan::enter_with_local_parent("booking.process_payment").with_properties(|| {
+                [
+                    (
+                        "payment.card_last_four",
+                        Cow::Owned(req.card_last_four.clone()),
+                    ),
+                    (
+                        "payment.transaction_id",
+                        Cow::Owned(req.transaction_id.clone()),
+                    ),
+                    ("payment.amount_cents", Cow::Owned(lock.to_string())),
+                ]
+            });
+        charge(lock, false).unwrap_or(-1)
+    };
+    let _span = LocalSpan::enter_with_local_parent("booking.confirm").with_properties(|| {
+        [
+            (
+                "booking.confirmation_code",
+                Cow::Owned(req.confirmation_code.clone()),
+            ),
+            (
+                "booking.reservation_id",
+                Cow::Owned(req.reservation_id.clone()),
+            ),
+            ("booking.guests", Cow::Owned(req.guests.to_string())),
+        ]
+    });
+    work(paid)
+}
+
 /// W2v with `BookingMetrics` for the booking as a whole.
 pub fn w2v_macro_with_booking_metrics(metrics: &BookingMetrics, req: &Request) -> i64 {
     let booking = metrics.start_booking("web");
@@ -846,6 +1049,9 @@ pub fn run(variant: &str, env: &Env) -> i64 {
             Some(metrics) => w2v_macro_with_booking_metrics(metrics, &next_request()),
             None => w2v_macro(&next_request()),
         },
+        "w1/fastrace+batch" => w1_fastrace(black_box(1200)).unwrap_or(0),
+        "w2/fastrace+batch" => w2_fastrace(black_box(2)),
+        "w2v/fastrace+batch" => w2v_fastrace(&next_request()),
         other => panic!("unknown variant {other}"),
     }
 }
@@ -995,6 +1201,9 @@ pub fn cases() -> Vec<Case> {
         ("w2v/macro+batch+guard", Pipeline::Batch, true),
         ("w2v/macro+batch+otlp", Pipeline::BatchOtlp, false),
         ("w2v/macro+batch+otlp+guard", Pipeline::BatchOtlp, true),
+        ("w1/fastrace+batch", Pipeline::Fastrace, false),
+        ("w2/fastrace+batch", Pipeline::Fastrace, false),
+        ("w2v/fastrace+batch", Pipeline::Fastrace, false),
     ] {
         cases.push(Case {
             variant,
@@ -1038,6 +1247,68 @@ pub mod micro {
     pub fn booking_guard(metrics: &BookingMetrics) {
         let booking = metrics.start_booking(black_box("web"));
         booking.finish(BookingStatus::Success);
+    }
+
+    /// The SDK's own floor, for comparison with the booking metrics: one recording
+    /// into a bound histogram, counter and up-down counter (`Histogram::bind`, …), and
+    /// the two wall-clock reads and the subtraction a step's duration takes.
+    pub struct SdkFloor {
+        histogram: opentelemetry::metrics::BoundHistogram<f64>,
+        counter: opentelemetry::metrics::BoundCounter<u64>,
+        up_down: opentelemetry::metrics::BoundUpDownCounter<i64>,
+    }
+
+    impl SdkFloor {
+        /// Bound instruments on `provider`, with one attribute each.
+        pub fn new(provider: &opentelemetry_sdk::metrics::SdkMeterProvider) -> Self {
+            use opentelemetry::KeyValue;
+            use opentelemetry::metrics::MeterProvider as _;
+            let meter = provider.meter("bench-floor");
+            let attributes = [KeyValue::new("booking.step", "booking.confirm")];
+            SdkFloor {
+                histogram: meter
+                    .f64_histogram("floor.histogram")
+                    .with_boundaries(booking_otel::metrics::DURATION_BUCKETS_SECONDS.to_vec())
+                    .build()
+                    .bind(&attributes),
+                counter: meter.u64_counter("floor.counter").build().bind(&attributes),
+                up_down: meter
+                    .i64_up_down_counter("floor.up_down")
+                    .build()
+                    .bind(&attributes),
+            }
+        }
+
+        /// One bound histogram recording.
+        pub fn histogram(&self) {
+            self.histogram.record(black_box(0.042));
+        }
+
+        /// One bound counter increment.
+        pub fn counter(&self) {
+            self.counter.add(black_box(1));
+        }
+
+        /// One bound up-down counter change.
+        pub fn up_down(&self) {
+            self.up_down.add(black_box(1));
+        }
+    }
+
+    /// What a booking guard takes from the clock: a monotonic read at the start, and
+    /// the elapsed time in seconds at the finish (a second read and a subtraction).
+    pub fn instant_elapsed() -> f64 {
+        let started = std::time::Instant::now();
+        black_box(started).elapsed().as_secs_f64()
+    }
+
+    /// What a step's duration metric adds to its span: the seconds between the two
+    /// wall-clock timestamps the span already has (no clock read).
+    pub fn system_time_sub(start: std::time::SystemTime, end: std::time::SystemTime) -> f64 {
+        black_box(end)
+            .duration_since(black_box(start))
+            .unwrap_or_default()
+            .as_secs_f64()
     }
 
     /// A meter provider with a reader that never exports during the run.
