@@ -5,6 +5,9 @@
 #[path = "workloads.rs"]
 mod workloads;
 
+#[path = "baselines/fastrace.rs"]
+mod fastrace_baseline;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -18,6 +21,10 @@ fn overhead(c: &mut Criterion) {
             });
         });
         drop(env);
+    }
+    fastrace_baseline::install();
+    for case in fastrace_baseline::CASES {
+        c.bench_function(case, |b| b.iter(|| black_box(fastrace_baseline::run(case))));
     }
 }
 

@@ -12,9 +12,11 @@
 //!   formatted per booking (`w2v/none` builds them and runs the uninstrumented code, so
 //!   it can be subtracted).
 //!
-//! Each is written six ways: no instrumentation, hand-written OpenTelemetry SDK code,
-//! hand-written `tracing` + tracing-opentelemetry, hand-written fastrace (through
-//! fastrace-opentelemetry), the `Step` runtime, `#[booking_step]`.
+//! Each is written five ways: no instrumentation, hand-written OpenTelemetry SDK code,
+//! hand-written `tracing` + tracing-opentelemetry, the `Step` runtime, `#[booking_step]`.
+//! A sixth, hand-written fastrace, lives in `baselines/fastrace.rs`, built into its own
+//! driver: fastrace's clock calibrates itself in a static constructor whose length
+//! varies from run to run, which would blur every instruction count it is linked into.
 //!
 //! Pipelines: `SimpleSpanProcessor` into a discarding exporter (the historical
 //! baseline), or the production shape, `BatchSpanProcessor` (its own export thread) into
@@ -24,7 +26,6 @@
 
 #![allow(dead_code)]
 
-use std::borrow::Cow;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -106,10 +107,6 @@ pub enum Pipeline {
     /// The SDK's own `BatchSpanProcessor` → discarding exporter: what `Batch` (our
     /// counting processor, which setup installs) replaced.
     SdkBatch,
-    /// fastrace's own pipeline for the `fastrace` baseline: spans collected per thread,
-    /// handed to its global collector thread, converted by fastrace-opentelemetry's
-    /// reporter into `SpanData` and given to the discarding exporter.
-    Fastrace,
 }
 
 /// A batch processor whose queue holds every span of a measured run (12,000 W2
@@ -163,12 +160,11 @@ impl Env {
     }
 
     /// Hands every span of the run to its exporter: the batch processor's export
-    /// thread, or fastrace's collector, finishes its work inside the measured run.
+    /// thread finishes its work inside the measured run.
     pub fn flush(&self) {
         if let Some(provider) = &self.provider {
             let _ = provider.force_flush();
         }
-        fastrace::flush();
     }
 
     /// Runs `f` with this run's `tracing` dispatcher as the thread's default.
@@ -245,17 +241,6 @@ impl Env {
             (Pipeline::BatchOtlp, true) => builder.with_span_processor(batch(
                 RedactingExporter::new(OtlpEncodeExporter::default(), RedactionPolicy::default()),
             )),
-            (Pipeline::Fastrace, _) => {
-                fastrace::set_reporter(
-                    fastrace_opentelemetry::OpenTelemetryReporter::new(
-                        DiscardExporter,
-                        Cow::Owned(Resource::builder_empty().build()),
-                        opentelemetry::InstrumentationScope::builder("bench").build(),
-                    ),
-                    fastrace::collector::Config::default(),
-                );
-                builder
-            }
         }
         .build();
         let (telemetry, metrics, meter_provider) = if metrics {
@@ -302,7 +287,7 @@ pub enum PaymentError {
 }
 
 #[inline(never)]
-fn charge(amount_cents: i64, fail: bool) -> Result<i64, PaymentError> {
+pub fn charge(amount_cents: i64, fail: bool) -> Result<i64, PaymentError> {
     if black_box(fail) {
         Err(PaymentError::GatewayTimeout)
     } else {
@@ -311,7 +296,7 @@ fn charge(amount_cents: i64, fail: bool) -> Result<i64, PaymentError> {
 }
 
 #[inline(never)]
-fn work(x: i64) -> i64 {
+pub fn work(x: i64) -> i64 {
     black_box(x) + 1
 }
 
@@ -355,36 +340,6 @@ pub fn w1_tracing(amount: i64) -> Result<i64, PaymentError> {
     );
     let _entered = span.enter();
     charge(amount, false)
-}
-
-/// fastrace: a root span (there is no parent) with the same properties. fastrace
-/// properties are strings (`Cow<'static, str>`): constants are borrowed, numbers and
-/// booleans formatted.
-pub fn w1_fastrace(amount: i64) -> Result<i64, PaymentError> {
-    let span = fastrace::Span::root(
-        "booking.process_payment",
-        fastrace::collector::SpanContext::random(),
-    )
-    .with_properties(|| {
-        [
-            ("payment.method", Cow::Borrowed("card")),
-            ("payment.currency", Cow::Borrowed("EUR")),
-            ("payment.amount_cents", Cow::Owned(amount.to_string())),
-            ("payment.retry", Cow::Borrowed("false")),
-        ]
-    });
-    let _active = span.set_local_parent();
-    let result = charge(amount, false);
-    if let Err(e) = &result {
-        span.add_properties(|| {
-            [
-                ("error.type", Cow::Borrowed(e.error_type())),
-                ("span.status_code", Cow::Borrowed("error")),
-                ("span.status_description", Cow::Owned(e.to_string())),
-            ]
-        });
-    }
-    result
 }
 
 pub fn w1_step(amount: i64) -> Result<i64, PaymentError> {
@@ -567,82 +522,6 @@ pub fn w2_tracing(guests: i64) -> i64 {
         booking.guests = guests,
     );
     let _e = span.enter();
-    work(paid)
-}
-
-/// fastrace: the root span `booking.create`, the four steps as local spans under it.
-pub fn w2_fastrace(guests: i64) -> i64 {
-    use fastrace::local::LocalSpan;
-    let root = fastrace::Span::root("booking.create", fastrace::collector::SpanContext::random())
-        .with_properties(|| {
-            [
-                ("booking.property_id", Cow::Borrowed("prop-1042")),
-                ("booking.guests", Cow::Owned(guests.to_string())),
-                ("booking.source", Cow::Borrowed("web")),
-            ]
-        });
-    let _root = root.set_local_parent();
-    let available = {
-        let _span = LocalSpan::enter_with_local_parent("booking.check_availability")
-            .with_properties(|| {
-                [
-                    ("booking.property_id", Cow::Borrowed("prop-1042")),
-                    ("booking.guests", Cow::Owned(guests.to_string())),
-                    ("booking.nights", Cow::Borrowed("3")),
-                ]
-            });
-        work(guests)
-    };
-    let lock = {
-        let _span =
-            LocalSpan::enter_with_local_parent("booking.acquire_lock").with_properties(|| {
-                [
-                    ("booking.lock_type", Cow::Borrowed("pessimistic")),
-                    ("booking.lock_ttl_ms", Cow::Borrowed("600000")),
-                    ("booking.lock_acquired", Cow::Borrowed("true")),
-                ]
-            });
-        work(available)
-    };
-    let paid = {
-        let _span =
-            LocalSpan::enter_with_local_parent("booking.process_payment").with_properties(|| {
-                [
-                    ("payment.method", Cow::Borrowed("card")),
-                    ("payment.currency", Cow::Borrowed("EUR")),
-                    ("payment.amount_cents", Cow::Owned(lock.to_string())),
-                ]
-            });
-        let result = charge(lock, true);
-        if let Err(e) = &result {
-            let message = e.to_string();
-            LocalSpan::add_properties(|| {
-                [
-                    ("booking.outcome", Cow::Borrowed("error")),
-                    ("error.type", Cow::Borrowed(e.error_type())),
-                    ("span.status_code", Cow::Borrowed("error")),
-                    ("span.status_description", Cow::Owned(message.clone())),
-                ]
-            });
-            LocalSpan::add_event(fastrace::Event::new("exception").with_properties(|| {
-                [
-                    (
-                        "exception.type",
-                        Cow::Borrowed(std::any::type_name::<PaymentError>()),
-                    ),
-                    ("exception.message", Cow::Owned(message.clone())),
-                ]
-            }));
-        }
-        result.unwrap_or(-1)
-    };
-    let _span = LocalSpan::enter_with_local_parent("booking.confirm").with_properties(|| {
-        [
-            ("booking.confirmation_code", Cow::Borrowed("K7Q2ZP")),
-            ("booking.reservation_id", Cow::Borrowed("res-81")),
-            ("booking.guests", Cow::Owned(guests.to_string())),
-        ]
-    });
     work(paid)
 }
 
@@ -894,77 +773,6 @@ where
     })
 }
 
-/// W2v with fastrace, as `w2_fastrace`; borrowed values are cloned into the
-/// properties, as they must be.
-pub fn w2v_fastrace(req: &Request) -> i64 {
-    use fastrace::local::LocalSpan;
-    let root = fastrace::Span::root("booking.create", fastrace::collector::SpanContext::random())
-        .with_properties(|| {
-            [
-                ("booking.user_id", Cow::Owned(req.user_id.clone())),
-                ("booking.property_id", Cow::Owned(req.property_id.clone())),
-                ("booking.source", Cow::Borrowed("web")),
-            ]
-        });
-    let _root = root.set_local_parent();
-    let available = {
-        let _span = LocalSpan::enter_with_local_parent("booking.check_availability")
-            .with_properties(|| {
-                [
-                    ("booking.property_id", Cow::Owned(req.property_id.clone())),
-                    ("booking.check_in", Cow::Owned(req.check_in.clone())),
-                    ("booking.check_out", Cow::Owned(req.check_out.clone())),
-                ]
-            });
-        work(req.guests)
-    };
-    let lock = {
-        let _span =
-            LocalSpan::enter_with_local_parent("booking.acquire_lock").with_properties(|| {
-                [
-                    ("booking.lock_type", Cow::Borrowed("pessimistic")),
-                    (
-                        "booking.reservation_id",
-                        Cow::Owned(req.reservation_id.clone()),
-                    ),
-                    ("booking.lock_acquired", Cow::Borrowed("true")),
-                ]
-            });
-        work(available)
-    };
-    let paid = {
-        let _span =
-            LocalSpan::enter_with_local_parent("booking.process_payment").with_properties(|| {
-                [
-                    (
-                        "payment.card_last_four",
-                        Cow::Owned(req.card_last_four.clone()),
-                    ),
-                    (
-                        "payment.transaction_id",
-                        Cow::Owned(req.transaction_id.clone()),
-                    ),
-                    ("payment.amount_cents", Cow::Owned(lock.to_string())),
-                ]
-            });
-        charge(lock, false).unwrap_or(-1)
-    };
-    let _span = LocalSpan::enter_with_local_parent("booking.confirm").with_properties(|| {
-        [
-            (
-                "booking.confirmation_code",
-                Cow::Owned(req.confirmation_code.clone()),
-            ),
-            (
-                "booking.reservation_id",
-                Cow::Owned(req.reservation_id.clone()),
-            ),
-            ("booking.guests", Cow::Owned(req.guests.to_string())),
-        ]
-    });
-    work(paid)
-}
-
 /// W2v with `BookingMetrics` for the booking as a whole.
 pub fn w2v_macro_with_booking_metrics(metrics: &BookingMetrics, req: &Request) -> i64 {
     let booking = metrics.start_booking("web");
@@ -975,7 +783,7 @@ pub fn w2v_macro_with_booking_metrics(metrics: &BookingMetrics, req: &Request) -
 
 static BOOKING_NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-fn next_request() -> Request {
+pub fn next_request() -> Request {
     Request::new(BOOKING_NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
@@ -1049,9 +857,6 @@ pub fn run(variant: &str, env: &Env) -> i64 {
             Some(metrics) => w2v_macro_with_booking_metrics(metrics, &next_request()),
             None => w2v_macro(&next_request()),
         },
-        "w1/fastrace+batch" => w1_fastrace(black_box(1200)).unwrap_or(0),
-        "w2/fastrace+batch" => w2_fastrace(black_box(2)),
-        "w2v/fastrace+batch" => w2v_fastrace(&next_request()),
         other => panic!("unknown variant {other}"),
     }
 }
@@ -1201,9 +1006,6 @@ pub fn cases() -> Vec<Case> {
         ("w2v/macro+batch+guard", Pipeline::Batch, true),
         ("w2v/macro+batch+otlp", Pipeline::BatchOtlp, false),
         ("w2v/macro+batch+otlp+guard", Pipeline::BatchOtlp, true),
-        ("w1/fastrace+batch", Pipeline::Fastrace, false),
-        ("w2/fastrace+batch", Pipeline::Fastrace, false),
-        ("w2v/fastrace+batch", Pipeline::Fastrace, false),
     ] {
         cases.push(Case {
             variant,
