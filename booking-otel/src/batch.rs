@@ -1,10 +1,10 @@
-//! The batch processor: the booking thread pays one channel push per span; an export
-//! thread drains the queue into the exporter. Every span is accounted for in
+//! The batch processor: the booking thread pays one short locked push per span; an
+//! export thread drains the queue into the exporter. Every span is accounted for in
 //! [`Delivery`]: exported, sampled out, or dropped by reason.
 //!
 //! ```text
 //! booking threads                           export thread ("booking-otel.export")
-//!   span.end() ─▶ on_end ─try_send─▶ [ queue: queue_size spans ] ─▶ batches of batch_size
+//!   span.end() ─▶ on_end ───push───▶ [ queue: queue_size spans ] ─▶ batches of batch_size
 //!                  │ full: dropped.queue_full                        ─▶ exporter.export
 //!                  │ after shutdown: dropped.after_shutdown          (every interval, when a
 //!                  └ batch full: wake the export thread               batch is full, on flush)
@@ -13,8 +13,8 @@
 //! Why not the SDK's `BatchSpanProcessor`: it counts drops only in a log line (or, behind
 //! an experimental flag, in the global meter if that was installed first), and its
 //! `force_flush` does not flush its exporter, so a flush cannot reach tail sampling or
-//! any exporter that buffers. The booking-thread cost is the same (one atomic add, one
-//! `try_send`); see BENCHMARKS.md.
+//! any exporter that buffers. The booking-thread cost is lower (one atomic add, one
+//! short locked push, no channel slot protocol); see BENCHMARKS.md.
 //!
 //! ```
 //! use std::time::Duration;
@@ -33,9 +33,9 @@
 //! # let _ = delivery;
 //! ```
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -46,11 +46,14 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 use crate::delivery::{Counters, Delivery, Signal};
 
+mod items;
+use items::{Items, Refused};
+
 /// The default queue: absorbs a burst of 10,000 concurrent five-step bookings (50,000
 /// spans) with no loss; see `tests/burst.rs` and the README's "Guarantees".
 pub const DEFAULT_QUEUE_SIZE: usize = 65_536;
-/// The largest queue accepted: the channel allocates every slot up front (about 450
-/// bytes each), so a larger setting is clamped to this (about 1 GB).
+/// The largest queue accepted (about 1 GB of spans at ~450 bytes each); a larger
+/// setting is clamped to this. Memory follows the queue's length, one batch at a time.
 pub const MAX_QUEUE_SIZE: usize = 1 << 21;
 /// The most exports at once.
 pub const MAX_CONCURRENT_EXPORTS: usize = 64;
@@ -204,7 +207,7 @@ pub struct BatchProcessor {
 /// thread's side (push, flush, shutdown).
 #[derive(Debug)]
 struct Queue<T> {
-    items: SyncSender<T>,
+    items: Arc<Items<T>>,
     control: SyncSender<Control>,
     signalled: std::sync::Arc<AtomicBool>,
     delivery: Delivery,
@@ -245,12 +248,12 @@ impl<T: Send + 'static> Queue<T> {
             .counters
             .capacity
             .store(settings.queue_size as u64, Ordering::Relaxed);
-        let (items, queue) = mpsc::sync_channel(settings.queue_size);
+        let items = Arc::new(Items::new(settings.queue_size, batch_size));
         let (control, commands) = mpsc::sync_channel(CONTROL_CAPACITY);
         let signalled = std::sync::Arc::new(AtomicBool::new(false));
         let worker = Worker {
             exporter: chain,
-            queue,
+            queue: Arc::clone(&items),
             commands,
             counters: std::sync::Arc::clone(&delivery.counters),
             signalled: std::sync::Arc::clone(&signalled),
@@ -272,13 +275,13 @@ impl<T: Send + 'static> Queue<T> {
             batch_size: batch_size as u64,
             shut_down: AtomicBool::new(false),
             flush_timeout: settings.flush_timeout,
-            // A thread that cannot start drops the queue's receiver: every item then
-            // counts as `after_shutdown` rather than vanishing.
+            // A thread that cannot start drops its worker, which closes the queue: every
+            // item then counts as `after_shutdown` rather than vanishing.
             handle: Mutex::new(handle.ok()),
         }
     }
 
-    /// The booking thread's side: one atomic add and one `try_send`.
+    /// The booking thread's side: one atomic add and one short locked push.
     #[inline]
     fn push(&self, item: T) {
         let counters = &*self.delivery.counters;
@@ -293,8 +296,8 @@ impl<T: Send + 'static> Queue<T> {
         }
         // The rare paths are out of line, so that the push is inlined here and the item
         // is copied once, into the queue (measured: one ~450-byte copy fewer per span).
-        if let Err(error) = self.items.try_send(item) {
-            self.not_queued(&error);
+        if let Err(refused) = self.items.push(item) {
+            self.not_queued(refused);
         } else if accepted.saturating_sub(counters.taken.load(Ordering::Relaxed)) >= self.batch_size
         {
             self.batch_full();
@@ -311,12 +314,12 @@ impl<T: Send + 'static> Queue<T> {
 
     #[cold]
     #[inline(never)]
-    fn not_queued(&self, error: &TrySendError<T>) {
+    fn not_queued(&self, refused: Refused<T>) {
         let counters = &*self.delivery.counters;
         counters.accepted.fetch_sub(1, Ordering::Relaxed);
-        match error {
-            TrySendError::Full(_) => Counters::add(&counters.queue_full, 1),
-            TrySendError::Disconnected(_) => Counters::add(&counters.after_shutdown, 1),
+        match refused {
+            Refused::Full(_) => Counters::add(&counters.queue_full, 1),
+            Refused::Closed(_) => Counters::add(&counters.after_shutdown, 1),
         }
     }
 
@@ -494,7 +497,7 @@ impl<E: SpanExporter> ExportChain<SpanData> for Spans<E> {
 
 struct Worker<T> {
     exporter: Box<dyn ExportChain<T>>,
-    queue: Receiver<T>,
+    queue: Arc<Items<T>>,
     commands: Receiver<Control>,
     counters: std::sync::Arc<Counters>,
     signalled: std::sync::Arc<AtomicBool>,
@@ -623,23 +626,7 @@ impl<T: Send + 'static> Worker<T> {
     /// One round: up to `concurrency` batches, at most `limit` spans, exported at once.
     /// Returns how many spans it took and the first failure.
     fn round(&mut self, limit: usize, deadline: Option<Instant>) -> (usize, OTelSdkResult) {
-        let mut batches = Vec::with_capacity(self.concurrency);
-        let mut taken = 0;
-        while batches.len() < self.concurrency && taken < limit {
-            let size = self.batch_size.min(limit - taken);
-            let mut batch = Vec::with_capacity(size);
-            while batch.len() < size {
-                match self.queue.try_recv() {
-                    Ok(span) => batch.push(span),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                }
-            }
-            if batch.is_empty() {
-                break;
-            }
-            taken += batch.len();
-            batches.push(batch);
-        }
+        let (batches, taken) = self.queue.take(self.concurrency, limit);
         if batches.is_empty() {
             return (0, Ok(()));
         }
@@ -738,7 +725,7 @@ impl<T: Send + 'static> Worker<T> {
 
     /// Counts what is still queued as `unsent_at_shutdown` and drops it.
     fn abandon_queue(&mut self) -> OTelSdkResult {
-        match self.discard_queue() {
+        match self.discard_queue(false) {
             0 => Ok(()),
             abandoned => Err(OTelSdkError::InternalFailure(format!(
                 "shutdown timed out with {abandoned} spans not exported"
@@ -748,12 +735,11 @@ impl<T: Send + 'static> Worker<T> {
 }
 
 impl<T> Worker<T> {
-    /// Drops what is queued, counted as `unsent_at_shutdown`; returns how many.
-    fn discard_queue(&mut self) -> usize {
-        let mut discarded = 0;
-        while self.queue.try_recv().is_ok() {
-            discarded += 1;
-        }
+    /// Drops what is queued, counted as `unsent_at_shutdown`; returns how many. With
+    /// `close`, later pushes are refused (counted `after_shutdown` by the pusher).
+    fn discard_queue(&mut self, close: bool) -> usize {
+        let (items, discarded) = self.queue.take_all(close);
+        drop(items);
         if discarded > 0 {
             Counters::add(&self.counters.taken, discarded);
             Counters::add(&self.counters.unsent_at_shutdown, discarded);
@@ -765,7 +751,7 @@ impl<T> Worker<T> {
 impl<T> Drop for Worker<T> {
     /// However the thread ends, what is left in the queue is counted, not lost silently.
     fn drop(&mut self) {
-        self.discard_queue();
+        self.discard_queue(true);
     }
 }
 
