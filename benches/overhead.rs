@@ -15,16 +15,16 @@ use criterion::{Criterion, criterion_group, criterion_main};
 fn overhead(c: &mut Criterion) {
     for case in workloads::cases() {
         let env = case.env();
+        let run = workloads::runner(case.variant);
         env.in_dispatch(|| {
-            c.bench_function(&case.id(), |b| {
-                b.iter(|| black_box(workloads::run(case.variant, &env)))
-            });
+            c.bench_function(&case.id(), |b| b.iter(|| black_box(run(&env))));
         });
         drop(env);
     }
     fastrace_baseline::install();
     for case in fastrace_baseline::CASES {
-        c.bench_function(case, |b| b.iter(|| black_box(fastrace_baseline::run(case))));
+        let run = fastrace_baseline::runner(case);
+        c.bench_function(case, |b| b.iter(|| black_box(run())));
     }
 }
 

@@ -36,9 +36,10 @@ fn main() -> ExitCode {
             };
             if let Some(case) = cases.iter().find(|c| c.id() == *id) {
                 let env = case.env();
+                let run = workloads::runner(case.variant);
                 env.in_dispatch(|| {
                     for _ in 0..iterations {
-                        black_box(workloads::run(case.variant, &env));
+                        black_box(run(&env));
                     }
                 });
                 // A batch pipeline's export thread finishes its work inside the run.

@@ -31,8 +31,9 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             };
             fastrace_baseline::install();
+            let run = fastrace_baseline::runner(id);
             for _ in 0..iterations {
-                black_box(fastrace_baseline::run(id));
+                black_box(run());
             }
             // The collector thread reports everything inside the run.
             fastrace_baseline::flush();
