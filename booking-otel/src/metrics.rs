@@ -105,7 +105,9 @@ impl StepInstruments {
 
     /// Records one finished step: `booking.step.duration` with `booking.step`,
     /// `booking.outcome` and (when there is one) `error.type`, and for a rollback step
-    /// `booking.rollbacks`.
+    /// `booking.rollbacks`. Inlined into the step's ending: the bound series is found
+    /// and recorded there, everything else is out of line.
+    #[inline]
     pub(crate) fn record_step(
         &self,
         step: &'static str,
@@ -114,41 +116,56 @@ impl StepInstruments {
         seconds: f64,
         rollback: bool,
     ) {
-        let attributes = || {
-            let mut attributes = vec![
-                KeyValue::new(attribute::BOOKING_STEP, step),
-                KeyValue::new(attribute::BOOKING_OUTCOME, outcome),
-            ];
-            if let Some(error_type) = error_type {
-                attributes.push(KeyValue::new(standard::ERROR_TYPE, error_type));
-            }
-            attributes
-        };
-        let recorded = self.bound.durations.with(
-            (
-                StaticStr(step),
-                StaticStr(outcome),
-                error_type.map(StaticStr),
-            ),
-            || self.duration.bind(&attributes()),
-            |bound| bound.record(seconds),
+        let key = (
+            StaticStr(step),
+            StaticStr(outcome),
+            error_type.map(StaticStr),
         );
-        if !recorded {
-            self.duration.record(seconds, &attributes());
+        match self.bound.durations.get(key) {
+            Some(series) => series.record(seconds),
+            None => self.record_duration_first(key, seconds),
         }
         if rollback {
-            let attributes = [
-                KeyValue::new(attribute::BOOKING_ROLLBACK_STEP, step),
-                KeyValue::new(attribute::BOOKING_OUTCOME, outcome),
-            ];
-            let recorded = self.bound.rollbacks.with(
-                (StaticStr(step), StaticStr(outcome)),
-                || self.rollbacks.bind(&attributes),
-                |bound| bound.add(1),
-            );
-            if !recorded {
-                self.rollbacks.add(1, &attributes);
-            }
+            self.record_rollback(step, outcome);
+        }
+    }
+
+    /// The first recording of a combination (binding it), or one past the bind cap.
+    #[cold]
+    #[inline(never)]
+    fn record_duration_first(&self, key: StepKey, seconds: f64) {
+        let (step, outcome, error_type) = (key.0.0, key.1.0, key.2.map(|e| e.0));
+        let mut attributes = vec![
+            KeyValue::new(attribute::BOOKING_STEP, step),
+            KeyValue::new(attribute::BOOKING_OUTCOME, outcome),
+        ];
+        if let Some(error_type) = error_type {
+            attributes.push(KeyValue::new(standard::ERROR_TYPE, error_type));
+        }
+        match self
+            .bound
+            .durations
+            .bind(key, || self.duration.bind(&attributes))
+        {
+            Some(series) => series.record(seconds),
+            None => self.duration.record(seconds, &attributes),
+        }
+    }
+
+    /// `booking.rollbacks` for a rollback step.
+    #[inline(never)]
+    fn record_rollback(&self, step: &'static str, outcome: &'static str) {
+        let attributes = [
+            KeyValue::new(attribute::BOOKING_ROLLBACK_STEP, step),
+            KeyValue::new(attribute::BOOKING_OUTCOME, outcome),
+        ];
+        let recorded = self.bound.rollbacks.with(
+            (StaticStr(step), StaticStr(outcome)),
+            || self.rollbacks.bind(&attributes),
+            |bound| bound.add(1),
+        );
+        if !recorded {
+            self.rollbacks.add(1, &attributes);
         }
     }
 }

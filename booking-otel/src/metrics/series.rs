@@ -113,16 +113,22 @@ impl<K: SeriesKey, B> SeriesTable<K, B> {
     /// to take the unbound path.
     #[inline]
     pub(super) fn with(&self, key: K, bind: impl FnOnce() -> B, record: impl FnOnce(&B)) -> bool {
-        match self.find(key) {
-            Ok(series) => {
+        match self.get(key).or_else(|| self.bind(key, bind)) {
+            Some(series) => {
                 record(series);
                 true
             }
-            Err(_) => self.bind_slow(key, bind, record),
+            None => false,
         }
     }
 
-    /// The series bound for `key`, or the index of the empty slot where it would go.
+    /// The series bound for `key`, if it is bound.
+    #[inline]
+    pub(super) fn get(&self, key: K) -> Option<&B> {
+        self.find(key).ok()
+    }
+
+    /// The series bound for `key` or the index of the empty slot where it would go.
     #[inline]
     fn find(&self, key: K) -> Result<&B, usize> {
         let mask = SLOTS - 1;
@@ -136,28 +142,24 @@ impl<K: SeriesKey, B> SeriesTable<K, B> {
         }
     }
 
+    /// Binds `key` with `bind` (once, whichever thread comes first) and returns its
+    /// series; `None` when the table is full.
     #[cold]
     #[inline(never)]
-    fn bind_slow(&self, key: K, bind: impl FnOnce() -> B, record: impl FnOnce(&B)) -> bool {
-        let Ok(mut bound) = self.bound.lock() else {
-            return false;
-        };
+    pub(super) fn bind(&self, key: K, bind: impl FnOnce() -> B) -> Option<&B> {
+        let mut bound = self.bound.lock().ok()?;
         // Another thread may have bound it between our look and the lock.
         let empty = match self.find(key) {
-            Ok(series) => {
-                record(series);
-                return true;
-            }
+            Ok(series) => return Some(series),
             Err(empty) => empty,
         };
         if *bound >= MAX_BOUND_SERIES {
-            return false;
+            return None;
         }
         // Inserts hold the lock, so the slot `find` saw empty is still empty.
         let entry = self.slots[empty].get_or_init(|| Box::new((key, bind())));
         *bound += 1;
-        record(&entry.1);
-        true
+        Some(&entry.1)
     }
 
     #[cfg(test)]
