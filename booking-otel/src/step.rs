@@ -421,7 +421,7 @@ where
 }
 
 #[inline(never)]
-fn run_traced<R, B, C>(traced: Traced, body: B, classify: C) -> R
+fn run_traced<R, B, C>(mut traced: Traced, body: B, classify: C) -> R
 where
     B: FnOnce() -> R,
     C: for<'r> FnOnce(&'r R) -> Outcome<'r>,
@@ -429,13 +429,14 @@ where
     let guard = traced.enter();
     let result = catch_unwind(AssertUnwindSafe(body));
     drop(guard);
+    // Ended in place (not moved into `end`): its drop then finds it ended.
     match result {
         Ok(value) => {
-            traced.end(Ending::Returned(classify(&value)));
+            traced.record_end(Ending::Returned(classify(&value)));
             value
         }
         Err(payload) => {
-            traced.end(Ending::Panicked(&*payload));
+            traced.record_end(Ending::Panicked(&*payload));
             resume_unwind(payload)
         }
     }
@@ -603,11 +604,11 @@ impl Traced {
         let ended_at = self.started_at.map(|_| SystemTime::now());
         if let Some(cx) = self.context.as_ref().filter(|_| self.recording) {
             let span = cx.span();
-            ending.record(
-                &span,
-                self.telemetry.sets_ok_on_success(),
-                &self.telemetry.exception_sink(),
-            );
+            let ok_on_success = self.telemetry.sets_ok_on_success();
+            // A success writes nothing on the span unless an Ok status is asked for.
+            if ok_on_success || !matches!(ending, Ending::Returned(Outcome::Ok)) {
+                ending.record(&span, ok_on_success, &self.telemetry.exception_sink());
+            }
             match ended_at {
                 Some(ended_at) => span.end_with_timestamp(ended_at),
                 None => span.end(),

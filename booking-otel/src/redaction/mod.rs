@@ -14,21 +14,21 @@
 //! # Where it runs
 //!
 //! ```text
-//!  booking thread                         │ export thread (BatchSpanProcessor)
+//!  booking thread                         │ export thread (BatchProcessor)
 //!                                         │
 //!  #[booking_step] / Step / tower layers  │
 //!    build the span, set attributes       │
 //!  span.end()                             │
-//!    └─ BatchSpanProcessor::on_end ──── queue ──▶ RedactingExporter::export(batch)
-//!       (one channel push, nothing else)  │        ├─ mask keys and values (policy)
+//!    └─ BatchProcessor::on_end ──────── queue ──▶ RedactingExporter::export(batch)
+//!       (one queue push, nothing else)    │        ├─ mask keys and values (policy)
 //!                                         │        ├─ cut values to the length limit
 //!                                         │        └─▶ OTLP / console / in-memory exporter
 //!  set_resource (once) ─────────────────────────▶ resource masked the same way
 //! ```
 //!
 //! The booking thread does not pay for scanning: spans wait unredacted in the batch
-//! queue, in process memory, until the next export (at most the scheduled delay, 5 s by
-//! default). A span processor registered beside the batch processor sees spans
+//! queue, in process memory, until the next export (at most the export interval, 1 s by
+//! default in [`batch`](crate::batch)). A span processor registered beside the batch processor sees spans
 //! unredacted; put every exporter behind a [`RedactingExporter`] ([`setup`](crate::setup)
 //! does).
 //!
