@@ -376,6 +376,99 @@ fn a_shutdown_that_outlasts_a_blocking_export_leaves_final_accounts() {
     assert_eq!(delivery.counts(), at_shutdown);
 }
 
+/// Keeps the one span it is given, to be pushed again and again.
+#[derive(Debug, Default)]
+struct Capture(Arc<std::sync::Mutex<Option<SpanData>>>);
+
+impl SpanProcessor for Capture {
+    fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+    fn on_end(&self, span: SpanData) {
+        *self.0.lock().unwrap() = Some(span);
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+fn one_span() -> SpanData {
+    let slot = Arc::new(std::sync::Mutex::new(None));
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(Capture(Arc::clone(&slot)))
+        .build();
+    provider.tracer("delivery-test").start("booking.step").end();
+    slot.lock().unwrap().take().expect("the span")
+}
+
+/// Spans keep ending on another thread while a shutdown times out and seals the
+/// accounts: each is counted once, whether it was queued before the seal or refused
+/// after it (found in review: the seal counted a span caught mid-refusal twice).
+#[test]
+fn spans_ending_while_a_shutdown_seals_the_accounts_are_counted_once() {
+    watchdog();
+    let span = one_span();
+    let mut miscounted = Vec::new();
+    for trial in 0..100 {
+        let busy = Busy {
+            busy: Duration::from_millis(15),
+            accepted: Arc::default(),
+        };
+        let processor = Arc::new(
+            BatchProcessor::builder(busy.clone())
+                .batch_size(1)
+                .max_concurrent_exports(1)
+                .interval(Duration::from_millis(1))
+                .build(),
+        );
+        let delivery = processor.delivery();
+        processor.on_end(span.clone());
+        // The export thread is inside its (blocking) export.
+        while busy.accepted.load(Ordering::SeqCst) == 0 && delivery.counts().queued > 0 {
+            std::thread::yield_now();
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ended = Arc::new(AtomicUsize::new(1));
+        let pusher = {
+            let (processor, stop, ended, span) = (
+                Arc::clone(&processor),
+                Arc::clone(&stop),
+                Arc::clone(&ended),
+                span.clone(),
+            );
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    processor.on_end(span.clone());
+                    ended.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(1));
+        let result = processor.shutdown_with_timeout(Duration::from_millis(2));
+        stop.store(true, Ordering::Relaxed);
+        pusher.join().unwrap();
+        if !format!("{result:?}").contains("Timeout") {
+            continue; // the export finished in time: no seal in this trial
+        }
+        std::thread::sleep(Duration::from_millis(30));
+        let counts = delivery.counts();
+        let ended = ended.load(Ordering::Relaxed) as u64;
+        if counts.finished != ended
+            || counts.finished != counts.exported + counts.dropped.total()
+            || counts.in_flight != 0
+        {
+            miscounted.push((trial, ended, counts));
+        }
+    }
+    assert!(
+        miscounted.is_empty(),
+        "{} of 100 trials miscounted; first: {:?}",
+        miscounted.len(),
+        miscounted.first()
+    );
+}
+
 #[test]
 fn a_flush_that_cannot_export_everything_in_time_says_so() {
     watchdog();

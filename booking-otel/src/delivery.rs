@@ -67,8 +67,9 @@ pub(crate) struct Counters {
     pub(crate) sampled_out: AtomicU64,
     pub(crate) capacity: AtomicU64,
     /// The final accounts, set when a shutdown returned before the export thread had
-    /// settled everything (see [`Counters::seal`]).
-    sealed: OnceLock<DeliveryCounts>,
+    /// settled everything (see [`Counters::seal`]), with the `accepted` they were read
+    /// with.
+    sealed: OnceLock<(DeliveryCounts, u64)>,
 }
 
 impl Counters {
@@ -85,25 +86,40 @@ impl Counters {
     /// after the shutdown still count as `after_shutdown`.
     pub(crate) fn seal(&self) {
         let mut counts = self.live();
+        let accepted = counts.finished - counts.dropped.queue_full - counts.dropped.after_shutdown;
         counts.dropped.unsent_at_shutdown += counts.in_flight;
         counts.in_flight = 0;
         counts.queued = 0;
-        let _ = self.sealed.set(counts);
+        let _ = self.sealed.set((counts, accepted));
     }
 
     /// The accounts now: the sealed ones (plus later `after_shutdown` drops) once
     /// sealed, the live counters before.
     pub(crate) fn counts(&self) -> DeliveryCounts {
-        let Some(sealed) = self.sealed.get() else {
+        let Some(&(mut counts, sealed_accepted)) = self.sealed.get() else {
             return self.live();
         };
-        let mut counts = *sealed;
-        let later = self
+        // A push that had counted itself `accepted` when the seal read the counters,
+        // then was refused (the processor shut down, or the queue full), took itself
+        // back and counted itself `after_shutdown` or `queue_full`: the seal made it
+        // unsent, so it is taken off there, and counted by its refusal below.
+        let reverted = sealed_accepted
+            .saturating_sub(self.accepted.load(Ordering::Acquire))
+            .min(counts.dropped.unsent_at_shutdown);
+        counts.finished -= reverted;
+        counts.dropped.unsent_at_shutdown -= reverted;
+        // Refusals since the seal: spans that ended after the shutdown.
+        let after_shutdown = self
             .after_shutdown
             .load(Ordering::Acquire)
-            .saturating_sub(sealed.dropped.after_shutdown);
-        counts.finished += later;
-        counts.dropped.after_shutdown += later;
+            .saturating_sub(counts.dropped.after_shutdown);
+        let queue_full = self
+            .queue_full
+            .load(Ordering::Acquire)
+            .saturating_sub(counts.dropped.queue_full);
+        counts.finished += after_shutdown + queue_full;
+        counts.dropped.after_shutdown += after_shutdown;
+        counts.dropped.queue_full += queue_full;
         counts
     }
 
@@ -339,6 +355,35 @@ mod tests {
     use opentelemetry::metrics::MeterProvider as _;
     use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
     use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+    #[test]
+    fn a_push_refused_after_the_seal_is_counted_once() {
+        let counters = Counters::default();
+        // A push counts itself, the shutdown seals, the push sees the flag and takes
+        // itself back as `after_shutdown`.
+        counters.accepted.fetch_add(1, Ordering::SeqCst);
+        counters.seal();
+        counters.accepted.fetch_sub(1, Ordering::SeqCst);
+        Counters::add(&counters.after_shutdown, 1);
+        let counts = counters.counts();
+        assert_eq!(counts.finished, 1, "one span ended: {counts:?}");
+        assert_eq!(counts.dropped.after_shutdown, 1, "{counts:?}");
+        assert_eq!(counts.dropped.unsent_at_shutdown, 0, "{counts:?}");
+        assert_eq!(counts.in_flight, 0, "{counts:?}");
+    }
+
+    #[test]
+    fn a_push_refused_as_full_after_the_seal_is_counted_once() {
+        let counters = Counters::default();
+        counters.accepted.fetch_add(1, Ordering::SeqCst);
+        counters.seal();
+        counters.accepted.fetch_sub(1, Ordering::SeqCst);
+        Counters::add(&counters.queue_full, 1);
+        let counts = counters.counts();
+        assert_eq!(counts.finished, 1, "{counts:?}");
+        assert_eq!(counts.dropped.queue_full, 1, "{counts:?}");
+        assert_eq!(counts.dropped.total(), 1, "{counts:?}");
+    }
 
     #[test]
     fn sealed_accounts_stay_final_and_still_count_later_drops() {
