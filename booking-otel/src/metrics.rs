@@ -130,7 +130,8 @@ impl StepInstruments {
         }
     }
 
-    /// The first recording of a combination (binding it), or one past the bind cap.
+    /// The first recording of a combination (binding it), or one past the bind cap
+    /// (recorded unbound: the SDK resolves the attribute set on each call).
     #[cold]
     #[inline(never)]
     fn record_duration_first(&self, key: StepKey, seconds: f64) {

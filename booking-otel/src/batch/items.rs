@@ -5,8 +5,10 @@
 //! instructions for a span, against ~350 through `std::sync::mpsc::sync_channel`,
 //! whose slot protocol and two copies of the ~450-byte `SpanData` they replaced). The
 //! export thread takes whole chunks, which are its batches: no item is copied out one
-//! at a time. The lock is never held for anything slower than moving a few pointers,
-//! so a booking thread waits at most for another push.
+//! at a time. The lock is held for a push, for the export thread moving chunks out,
+//! and once per chunk for the next chunk's allocation (`batch_size` items, ~230 KB of
+//! spans at the default 512); the first write to each fresh page of a chunk faults
+//! inside a later push. A booking thread waits at most for one of those.
 //!
 //! Memory follows the queue's length, one chunk (`batch_size` items) at a time, instead
 //! of a channel's slots all allocated up front.

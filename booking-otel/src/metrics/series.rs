@@ -13,6 +13,7 @@
 //! step (callgrind, W2). Inserts are serialised by a mutex, so two threads binding the
 //! same combination bind it once.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::MAX_BOUND_SERIES;
@@ -88,6 +89,9 @@ pub(super) struct SeriesTable<K, B> {
     slots: Box<[Slot<K, B>]>,
     /// Serialises inserts; holds how many series are bound.
     bound: Mutex<usize>,
+    /// Set once [`MAX_BOUND_SERIES`] are bound: combinations past the cap then go
+    /// unbound without taking the lock.
+    full: AtomicBool,
 }
 
 impl<K, B> std::fmt::Debug for SeriesTable<K, B> {
@@ -103,6 +107,7 @@ impl<K: SeriesKey, B> Default for SeriesTable<K, B> {
         SeriesTable {
             slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
             bound: Mutex::new(0),
+            full: AtomicBool::new(false),
         }
     }
 }
@@ -147,6 +152,9 @@ impl<K: SeriesKey, B> SeriesTable<K, B> {
     #[cold]
     #[inline(never)]
     pub(super) fn bind(&self, key: K, bind: impl FnOnce() -> B) -> Option<&B> {
+        if self.full.load(Ordering::Relaxed) {
+            return None;
+        }
         let mut bound = self.bound.lock().ok()?;
         // Another thread may have bound it between our look and the lock.
         let empty = match self.find(key) {
@@ -154,6 +162,7 @@ impl<K: SeriesKey, B> SeriesTable<K, B> {
             Err(empty) => empty,
         };
         if *bound >= MAX_BOUND_SERIES {
+            self.full.store(true, Ordering::Relaxed);
             return None;
         }
         // Inserts hold the lock, so the slot `find` saw empty is still empty.
@@ -226,5 +235,26 @@ mod tests {
         });
         assert_eq!(binds.into_inner(), 64);
         assert_eq!(series.len(), 64);
+    }
+
+    /// `MAX_BOUND_SERIES` keys that all hash to the last slot (a cluster that wraps
+    /// around the table): every lookup, hit or miss, ends, and the cap holds.
+    #[test]
+    fn colliding_keys_wrap_around_and_every_probe_ends() {
+        let shift = 64 - SLOTS.trailing_zeros();
+        let keys: Vec<usize> = (0..)
+            .filter(|k: &usize| (k.mixed_hash() >> shift) as usize == SLOTS - 1)
+            .take(MAX_BOUND_SERIES + 2)
+            .collect();
+        let series: SeriesTable<usize, usize> = SeriesTable::default();
+        for &key in &keys[..MAX_BOUND_SERIES] {
+            assert!(series.with(key, || key, |b| assert_eq!(*b, key)));
+        }
+        for &key in &keys[..MAX_BOUND_SERIES] {
+            assert_eq!(series.get(key), Some(&key));
+        }
+        assert!(series.get(keys[MAX_BOUND_SERIES]).is_none());
+        assert!(!series.with(keys[MAX_BOUND_SERIES + 1], || 0, |_| unreachable!()));
+        assert_eq!(series.len(), MAX_BOUND_SERIES);
     }
 }
