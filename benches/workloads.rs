@@ -796,84 +796,41 @@ pub fn next_request() -> Request {
 pub fn runner(variant: &str) -> fn(&Env) -> i64 {
     match variant {
         "w1/none" => |_| w1_plain(black_box(1200)).unwrap_or(0),
-        "w1/sdk" => |env| {
-            let (tracer, global) = (env.tracer.as_ref(), &env.global_tracer);
-            match tracer {
-                Some(t) => w1_sdk(t, black_box(1200)).unwrap_or(0),
-                None => w1_sdk(global, black_box(1200)).unwrap_or(0),
-            }
+        "w1/sdk" | "w1/sdk+batch" | "w1/sdk+sdkbatch" => |env| match &env.tracer {
+            Some(t) => w1_sdk(t, black_box(1200)).unwrap_or(0),
+            None => w1_sdk(&env.global_tracer, black_box(1200)).unwrap_or(0),
         },
-        "w1/tracing" => |_| w1_tracing(black_box(1200)).unwrap_or(0),
+        "w1/tracing" | "w1/tracing+batch" => |_| w1_tracing(black_box(1200)).unwrap_or(0),
         "w1/step" => |_| w1_step(black_box(1200)).unwrap_or(0),
-        "w1/macro" => |_| w1_macro(black_box(1200)).unwrap_or(0),
+        "w1/macro" | "w1/macro+batch" => |_| w1_macro(black_box(1200)).unwrap_or(0),
         "w2/none" => |_| w2_plain(black_box(2)),
-        "w2/sdk" => |env| {
-            let (tracer, global) = (env.tracer.as_ref(), &env.global_tracer);
-            match tracer {
-                Some(t) => w2_sdk(t, black_box(2)),
-                None => w2_sdk(global, black_box(2)),
-            }
+        "w2/sdk" | "w2/sdk+batch" | "w2/sdk+sdkbatch" => |env| match &env.tracer {
+            Some(t) => w2_sdk(t, black_box(2)),
+            None => w2_sdk(&env.global_tracer, black_box(2)),
         },
-        "w2/tracing" => |_| w2_tracing(black_box(2)),
+        "w2/tracing" | "w2/tracing+batch" => |_| w2_tracing(black_box(2)),
         "w2/step" => |_| w2_step(black_box(2)),
-        "w2/macro" => |_| w2_macro(black_box(2)),
-        "w2/macro+guard"
+        "w2/macro"
+        | "w2/macro+guard"
         | "w2/macro+batch"
         | "w2/macro+batch+guard"
         | "w2/macro+batch+otlp"
-        | "w2/macro+batch+otlp+guard" => |_| w2_macro(black_box(2)),
+        | "w2/macro+batch+otlp+guard"
+        | "w2/macro+batch+tail"
+        | "w2/macro+batch+guard+tail" => |_| w2_macro(black_box(2)),
+        "w2/macro+guard+metrics" | "w2/macro+batch+guard+metrics" => |env| match &env.metrics {
+            Some(metrics) => w2_macro_with_booking_metrics(metrics, black_box(2)),
+            None => w2_macro(black_box(2)),
+        },
         "w2v/none" => |_| w2v_plain(&next_request()),
+        "w2v/sdk+batch" => |env| match &env.tracer {
+            Some(t) => w2v_sdk(t, &next_request()),
+            None => w2v_sdk(&env.global_tracer, &next_request()),
+        },
         "w2v/macro+batch"
         | "w2v/macro+batch+guard"
         | "w2v/macro+batch+otlp"
         | "w2v/macro+batch+otlp+guard" => |_| w2v_macro(&next_request()),
-        "w2/macro+guard+metrics" => |env| match &env.metrics {
-            Some(metrics) => w2_macro_with_booking_metrics(metrics, black_box(2)),
-            None => w2_macro(black_box(2)),
-        },
-        "w2v/sdk+batch" => |env| {
-            let (tracer, global) = (env.tracer.as_ref(), &env.global_tracer);
-            match tracer {
-                Some(t) => w2v_sdk(t, &next_request()),
-                None => w2v_sdk(global, &next_request()),
-            }
-        },
-        "w1/macro+batch" => |_| w1_macro(black_box(1200)).unwrap_or(0),
-        "w1/sdk+batch" => |env| {
-            let (tracer, global) = (env.tracer.as_ref(), &env.global_tracer);
-            match tracer {
-                Some(t) => w1_sdk(t, black_box(1200)).unwrap_or(0),
-                None => w1_sdk(global, black_box(1200)).unwrap_or(0),
-            }
-        },
-        "w1/tracing+batch" => |_| w1_tracing(black_box(1200)).unwrap_or(0),
-        "w1/sdk+sdkbatch" => |env| {
-            let (tracer, global) = (env.tracer.as_ref(), &env.global_tracer);
-            match tracer {
-                Some(t) => w1_sdk(t, black_box(1200)).unwrap_or(0),
-                None => w1_sdk(global, black_box(1200)).unwrap_or(0),
-            }
-        },
-        "w2/sdk+sdkbatch" => |env| {
-            let (tracer, global) = (env.tracer.as_ref(), &env.global_tracer);
-            match tracer {
-                Some(t) => w2_sdk(t, black_box(2)),
-                None => w2_sdk(global, black_box(2)),
-            }
-        },
-        "w2/sdk+batch" => |env| {
-            let (tracer, global) = (env.tracer.as_ref(), &env.global_tracer);
-            match tracer {
-                Some(t) => w2_sdk(t, black_box(2)),
-                None => w2_sdk(global, black_box(2)),
-            }
-        },
-        "w2/tracing+batch" => |_| w2_tracing(black_box(2)),
-        "w2/macro+batch+tail" | "w2/macro+batch+guard+tail" => |_| w2_macro(black_box(2)),
-        "w2/macro+batch+guard+metrics" => |env| match &env.metrics {
-            Some(metrics) => w2_macro_with_booking_metrics(metrics, black_box(2)),
-            None => w2_macro(black_box(2)),
-        },
         "w2v/macro+batch+guard+metrics" => |env| match &env.metrics {
             Some(metrics) => w2v_macro_with_booking_metrics(metrics, &next_request()),
             None => w2v_macro(&next_request()),
