@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Severity};
 use opentelemetry::metrics::Meter;
-use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
+use opentelemetry::{InstrumentationScope, Key, StringValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
@@ -96,7 +96,7 @@ impl<E: LogExporter> LogExporter for RedactingLogExporter<E> {
                 records.push(masked);
                 if scope.attributes().next().is_some() {
                     scopes.resize(records.len() - 1, None);
-                    let masked = redact_scope(&mut redactor, scope, &mut report);
+                    let masked = redactor.redact_scope(scope, &mut report);
                     changed |= masked.is_some();
                     scopes.push(masked);
                 }
@@ -357,35 +357,6 @@ fn truncate(value: &AnyValue, limit: usize) -> Option<AnyValue> {
     }
 }
 
-/// A copy of `scope` with its attributes masked; `None` when clean.
-#[cold]
-fn redact_scope(
-    redactor: &mut SpanRedactor,
-    scope: &InstrumentationScope,
-    report: &mut dyn FnMut(RedactionRule),
-) -> Option<InstrumentationScope> {
-    let mut attributes: Vec<KeyValue> = scope.attributes().cloned().collect();
-    let mut changed = false;
-    for attribute in &mut attributes {
-        let class = redactor.key_class(&attribute.key);
-        changed |= redactor
-            .policy
-            .redact_classified(class, &mut attribute.value, report);
-    }
-    if !changed {
-        return None;
-    }
-    let mut builder =
-        InstrumentationScope::builder(scope.name().to_owned()).with_attributes(attributes);
-    if let Some(version) = scope.version() {
-        builder = builder.with_version(version.to_owned());
-    }
-    if let Some(schema_url) = scope.schema_url() {
-        builder = builder.with_schema_url(schema_url.to_owned());
-    }
-    Some(builder.build())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,6 +364,34 @@ mod tests {
 
     fn redactor() -> SpanRedactor {
         SpanRedactor::new(RedactionPolicy::default())
+    }
+
+    #[test]
+    fn scope_attributes_are_masked_in_a_copy_that_keeps_the_rest() {
+        let scope = InstrumentationScope::builder("payments-sdk")
+            .with_version("2.1.0")
+            .with_schema_url("https://opentelemetry.io/schemas/1.30.0")
+            .with_attributes([
+                opentelemetry::KeyValue::new("merchant.note", "card 4111 1111 1111 1111"),
+                opentelemetry::KeyValue::new("region", "eu"),
+            ])
+            .build();
+        let masked = redactor().redact_scope(&scope, &mut |_| {}).unwrap();
+        assert_eq!(masked.name(), "payments-sdk");
+        assert_eq!(masked.version(), Some("2.1.0"));
+        assert_eq!(masked.schema_url(), scope.schema_url());
+        let attributes: Vec<_> = masked.attributes().cloned().collect();
+        assert_eq!(
+            attributes,
+            vec![
+                opentelemetry::KeyValue::new("merchant.note", "card **** **** **** 1111"),
+                opentelemetry::KeyValue::new("region", "eu"),
+            ]
+        );
+        let clean = InstrumentationScope::builder("payments-sdk")
+            .with_attributes([opentelemetry::KeyValue::new("region", "eu")])
+            .build();
+        assert!(redactor().redact_scope(&clean, &mut |_| {}).is_none());
     }
 
     #[test]

@@ -61,8 +61,10 @@ impl SpanRedactor {
         if span.span_context.trace_state() != &TraceState::NONE {
             self.redact_trace_state(&mut span.span_context, report);
         }
-        if span.instrumentation_scope.attributes().next().is_some() {
-            self.redact_scope(&mut span.instrumentation_scope, report);
+        if span.instrumentation_scope.attributes().next().is_some()
+            && let Some(masked) = self.redact_scope(&span.instrumentation_scope, report)
+        {
+            span.instrumentation_scope = masked;
         }
     }
 
@@ -101,13 +103,14 @@ impl SpanRedactor {
         );
     }
 
-    /// Masks instrumentation scope attributes (set by the library that made the span).
+    /// A copy of `scope` with its attributes (set by the library that made the span or
+    /// log record) masked; `None` when they are clean. Scopes cannot be edited in place.
     #[cold]
-    fn redact_scope(
+    pub(super) fn redact_scope(
         &mut self,
-        scope: &mut InstrumentationScope,
+        scope: &InstrumentationScope,
         report: &mut dyn FnMut(RedactionRule),
-    ) {
+    ) -> Option<InstrumentationScope> {
         let mut attributes: Vec<KeyValue> = scope.attributes().cloned().collect();
         let mut changed = false;
         for attribute in &mut attributes {
@@ -117,7 +120,7 @@ impl SpanRedactor {
                 .redact_classified(class, &mut attribute.value, report);
         }
         if !changed {
-            return;
+            return None;
         }
         let mut builder =
             InstrumentationScope::builder(scope.name().to_owned()).with_attributes(attributes);
@@ -127,7 +130,7 @@ impl SpanRedactor {
         if let Some(schema_url) = scope.schema_url() {
             builder = builder.with_schema_url(schema_url.to_owned());
         }
-        *scope = builder.build();
+        Some(builder.build())
     }
 
     pub(super) fn redact_attributes(
