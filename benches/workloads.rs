@@ -839,11 +839,6 @@ pub fn runner(variant: &str) -> fn(&Env) -> i64 {
     }
 }
 
-/// Runs one variant once (resolving it each time: use [`runner`] in a loop).
-pub fn run(variant: &str, env: &Env) -> i64 {
-    runner(variant)(env)
-}
-
 /// One row of the benchmark table: a workload variant under a sampling mode.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {
