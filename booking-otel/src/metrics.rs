@@ -42,13 +42,14 @@
 //! ```
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{
     BoundCounter, BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, UpDownCounter,
 };
 
+use crate::clock::MonotonicTime;
 use crate::conventions::{attribute, metric, standard};
 use crate::outcome::{Outcome, StepResult};
 
@@ -283,13 +284,17 @@ impl BookingMetrics {
         duration: Duration,
         source: impl Into<BookingSource>,
     ) {
-        let source = source.into();
+        self.record_booking_seconds(status, duration.as_secs_f64(), source.into());
+    }
+
+    #[inline]
+    fn record_booking_seconds(&self, status: BookingStatus, seconds: f64, source: BookingSource) {
         let instruments = &*self.instruments;
         let status_kv = || KeyValue::new(attribute::BOOKING_STATUS, status.as_str());
         // A fieldless enum's discriminant is its position in `ALL`.
         instruments.bound_duration[status as usize]
             .get_or_init(|| instruments.duration.bind(&[status_kv()]))
-            .record(duration.as_secs_f64());
+            .record(seconds);
         instruments.bound_attempts[status as usize][source as usize]
             .get_or_init(|| {
                 instruments.attempts.bind(&[
@@ -330,7 +335,7 @@ impl BookingMetrics {
         BookingGuard {
             metrics: self.clone(),
             source: source.into(),
-            started_at: Instant::now(),
+            started_at: MonotonicTime::now(),
             finished: false,
         }
     }
@@ -407,7 +412,7 @@ impl BookingMetrics {
 pub struct BookingGuard {
     metrics: BookingMetrics,
     source: BookingSource,
-    started_at: Instant,
+    started_at: MonotonicTime,
     finished: bool,
 }
 
@@ -433,7 +438,7 @@ impl BookingGuard {
             return;
         }
         self.metrics
-            .record_booking(status, self.started_at.elapsed(), self.source);
+            .record_booking_seconds(status, self.started_at.seconds_elapsed(), self.source);
         self.metrics.active().add(-1);
     }
 }
