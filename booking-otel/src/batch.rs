@@ -263,6 +263,7 @@ impl<T: Send + 'static> Queue<T> {
             export_timeout: settings.export_timeout,
             stashed: std::collections::VecDeque::new(),
             failing: false,
+            failed_under_request: None,
         };
         let handle = std::thread::Builder::new()
             .name(thread_name.into())
@@ -509,6 +510,18 @@ struct Worker<T> {
     stashed: std::collections::VecDeque<Control>,
     /// Whether the last export failed (the collector is down or refusing).
     failing: bool,
+    /// The failure of an export that was in flight when a flush or shutdown was asked
+    /// for: the spans it held ended before that call, so its reply reports it.
+    failed_under_request: Option<OTelSdkError>,
+}
+
+/// `OTelSdkError` is not `Clone`.
+fn copy_of(error: &OTelSdkError) -> OTelSdkError {
+    match error {
+        OTelSdkError::AlreadyShutdown => OTelSdkError::AlreadyShutdown,
+        OTelSdkError::Timeout(after) => OTelSdkError::Timeout(*after),
+        OTelSdkError::InternalFailure(message) => OTelSdkError::InternalFailure(message.clone()),
+    }
 }
 
 /// How long a shutdown tries to export when the last export failed.
@@ -538,10 +551,11 @@ impl<T: Send + 'static> Worker<T> {
             match message {
                 Ok(Control::Export) => self.signalled.store(false, Ordering::Relaxed),
                 Ok(Control::Flush { drain_by, reply }) => {
+                    let earlier = self.failed_under_request.take().map_or(Ok(()), Err);
                     let exported = self.drain(Some(drain_by));
                     let flushed = self.exporter.force_flush();
                     owed = 0;
-                    let _ = reply.send(exported.and(flushed));
+                    let _ = reply.send(earlier.and(exported).and(flushed));
                 }
                 Ok(Control::Shutdown {
                     drain_by,
@@ -556,13 +570,14 @@ impl<T: Send + 'static> Worker<T> {
                         true => drain_by.min(later(Instant::now(), FAILING_SHUTDOWN_TRY)),
                         false => drain_by,
                     };
+                    let earlier = self.failed_under_request.take().map_or(Ok(()), Err);
                     let exported = self.drain(Some(drain_by));
                     let abandoned = self.abandon_queue();
                     let shut = self
                         .exporter
                         .shutdown(deadline.saturating_duration_since(Instant::now()));
                     let swept = self.final_sweep();
-                    let _ = reply.send(exported.and(abandoned).and(swept).and(shut));
+                    let _ = reply.send(earlier.and(exported).and(abandoned).and(swept).and(shut));
                     return;
                 }
                 Ok(Control::Resource(resource)) => self.exporter.set_resource(&resource),
@@ -645,6 +660,18 @@ impl<T: Send + 'static> Worker<T> {
             self.export_timeout,
         );
         self.failing = result.is_err();
+        if let Err(error) = &result {
+            // A flush or shutdown asked for while this export ran (an export that does
+            // not yield is not interrupted to read it) waits for the spans it held.
+            self.stashed.extend(self.commands.try_iter());
+            if self
+                .stashed
+                .iter()
+                .any(|c| matches!(c, Control::Flush { .. } | Control::Shutdown { .. }))
+            {
+                self.failed_under_request = Some(copy_of(error));
+            }
+        }
         (taken, result)
     }
 
