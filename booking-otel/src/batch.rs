@@ -215,6 +215,9 @@ struct Queue<T> {
     shut_down: AtomicBool,
     flush_timeout: Duration,
     handle: Mutex<Option<JoinHandle<()>>>,
+    /// Why the export thread could not be started, if it could not: flush and
+    /// shutdown answer with it.
+    no_thread: Option<String>,
 }
 
 /// The queue's settings (the builders' fields).
@@ -235,6 +238,21 @@ impl<T: Send + 'static> Queue<T> {
         chain: Box<dyn ExportChain<T>>,
         delivery: Delivery,
         thread_name: &str,
+    ) -> Self {
+        let name = thread_name.to_owned();
+        Self::start_with(settings, chain, delivery, move |worker| {
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || worker.run())
+        })
+    }
+
+    /// [`start`](Self::start), with the thread started by `spawn`.
+    fn start_with(
+        settings: QueueSettings,
+        chain: Box<dyn ExportChain<T>>,
+        delivery: Delivery,
+        spawn: impl FnOnce(Worker<T>) -> std::io::Result<JoinHandle<()>>,
     ) -> Self {
         // Whatever the settings say (environment variables included): no panic, no
         // allocation of the whole address space.
@@ -265,9 +283,16 @@ impl<T: Send + 'static> Queue<T> {
             failing: false,
             failed_under_request: None,
         };
-        let handle = std::thread::Builder::new()
-            .name(thread_name.into())
-            .spawn(move || worker.run());
+        let (handle, no_thread) = match spawn(worker) {
+            Ok(handle) => (Some(handle), None),
+            Err(error) => {
+                // Nothing would ever take from the queue: close it, so that every item
+                // is refused and counted (`after_shutdown`) instead of waiting forever.
+                items.take_all(true);
+                let why = format!("the export thread could not be started: {error}");
+                (None, Some(why))
+            }
+        };
         Queue {
             items,
             control,
@@ -276,9 +301,8 @@ impl<T: Send + 'static> Queue<T> {
             batch_size: batch_size as u64,
             shut_down: AtomicBool::new(false),
             flush_timeout: settings.flush_timeout,
-            // A thread that cannot start drops its worker, which closes the queue: every
-            // item then counts as `after_shutdown` rather than vanishing.
-            handle: Mutex::new(handle.ok()),
+            handle: Mutex::new(handle),
+            no_thread,
         }
     }
 
@@ -340,6 +364,9 @@ impl<T: Send + 'static> Queue<T> {
         message: impl FnOnce(SyncSender<OTelSdkResult>) -> Control,
         timeout: Duration,
     ) -> OTelSdkResult {
+        if let Some(why) = &self.no_thread {
+            return Err(OTelSdkError::InternalFailure(why.clone()));
+        }
         let (reply, answer) = mpsc::sync_channel(1);
         match self.control.try_send(message(reply)) {
             Ok(()) => match answer.recv_timeout(timeout) {
@@ -995,5 +1022,44 @@ impl<E: opentelemetry_sdk::logs::LogExporter> opentelemetry_sdk::logs::LogExport
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+
+    #[test]
+    fn with_no_export_thread_every_span_is_refused_and_counted_and_flush_says_why() {
+        let delivery = Delivery::new(Signal::Spans);
+        let exporter = CountingExporter::new(InMemorySpanExporter::default(), delivery.clone());
+        let processor = BatchProcessor {
+            queue: Queue::start_with(
+                QueueSettings::default(),
+                Box::new(Spans(exporter)),
+                delivery.clone(),
+                |_worker| Err(std::io::Error::other("no more threads")),
+            ),
+        };
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        let tracer = provider.tracer("test");
+        for _ in 0..10 {
+            tracer.start("booking.step").end();
+        }
+        let counts = delivery.counts();
+        assert_eq!(counts.finished, 10, "{counts:?}");
+        assert_eq!(counts.dropped.after_shutdown, 10, "{counts:?}");
+        assert_eq!((counts.queued, counts.in_flight), (0, 0), "{counts:?}");
+        let flushed = provider.force_flush();
+        let message = format!("{flushed:?}");
+        assert!(
+            message.contains("could not be started") && message.contains("no more threads"),
+            "{message}"
+        );
+        assert!(provider.shutdown().is_err());
     }
 }
