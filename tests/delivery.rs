@@ -631,3 +631,27 @@ fn a_flush_asked_for_during_an_export_that_fails_reports_the_failure() {
     assert_eq!(delivery.counts().dropped.export_failed, 5);
     let _ = provider.shutdown();
 }
+
+#[test]
+fn a_shutdown_behind_an_abandoned_flush_still_reports_the_failed_export() {
+    watchdog();
+    let exporter = Exporter {
+        delay: Duration::from_millis(400),
+        fail_every: Some(1),
+        ..Exporter::default()
+    };
+    let processor = BatchProcessor::builder(exporter)
+        .interval(Duration::from_millis(10))
+        .flush_timeout(Duration::from_millis(100))
+        .build();
+    let (delivery, provider) = pipeline(processor);
+    end_spans(&provider, 5);
+    std::thread::sleep(Duration::from_millis(50)); // the timer's export is in flight
+    // The flush's caller gives up first; both requests wait for the same export.
+    assert!(provider.force_flush().is_err());
+    let result = provider.shutdown_with_timeout(Duration::from_secs(10));
+    assert!(result.is_err(), "{result:?}");
+    let counts = delivery.counts();
+    assert_balanced(&counts, 5);
+    assert_eq!(counts.dropped.export_failed, 5, "{counts:?}");
+}

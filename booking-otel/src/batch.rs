@@ -364,20 +364,34 @@ impl<T: Send + 'static> Queue<T> {
         message: impl FnOnce(SyncSender<OTelSdkResult>) -> Control,
         timeout: Duration,
     ) -> OTelSdkResult {
+        match self.ask(message, timeout) {
+            Asked::Answered(result) => result,
+            Asked::NoAnswer => Err(OTelSdkError::Timeout(timeout)),
+            Asked::Busy => Err(busy()),
+            Asked::NotSent(error) => Err(error),
+        }
+    }
+
+    /// Sends a request to the export thread and waits up to `timeout` for its answer.
+    fn ask(
+        &self,
+        message: impl FnOnce(SyncSender<OTelSdkResult>) -> Control,
+        timeout: Duration,
+    ) -> Asked {
         if let Some(why) = &self.no_thread {
-            return Err(OTelSdkError::InternalFailure(why.clone()));
+            return Asked::NotSent(OTelSdkError::InternalFailure(why.clone()));
         }
         let (reply, answer) = mpsc::sync_channel(1);
         match self.control.try_send(message(reply)) {
             Ok(()) => match answer.recv_timeout(timeout) {
-                Ok(result) => result,
-                Err(RecvTimeoutError::Timeout) => Err(OTelSdkError::Timeout(timeout)),
-                Err(RecvTimeoutError::Disconnected) => Err(OTelSdkError::AlreadyShutdown),
+                Ok(result) => Asked::Answered(result),
+                Err(RecvTimeoutError::Timeout) => Asked::NoAnswer,
+                Err(RecvTimeoutError::Disconnected) => {
+                    Asked::NotSent(OTelSdkError::AlreadyShutdown)
+                }
             },
-            Err(TrySendError::Full(_)) => Err(OTelSdkError::InternalFailure(
-                "the export thread has 64 requests waiting: it is stuck in an export".into(),
-            )),
-            Err(TrySendError::Disconnected(_)) => Err(OTelSdkError::AlreadyShutdown),
+            Err(TrySendError::Full(_)) => Asked::Busy,
+            Err(TrySendError::Disconnected(_)) => Asked::NotSent(OTelSdkError::AlreadyShutdown),
         }
     }
 
@@ -401,7 +415,7 @@ impl<T: Send + 'static> Queue<T> {
         // exporter's own shutdown.
         let now = Instant::now();
         let (drain_by, deadline) = (later(now, timeout.mul_f32(0.7)), later(now, timeout));
-        let result = self.request(
+        let asked = self.ask(
             |reply| Control::Shutdown {
                 drain_by,
                 deadline,
@@ -409,25 +423,28 @@ impl<T: Send + 'static> Queue<T> {
             },
             timeout,
         );
-        if let Err(OTelSdkError::InternalFailure(_)) = &result
-            && self.handle.lock().is_ok_and(|h| h.is_some())
-        {
-            // The request did not reach the export thread (its control queue is full):
-            // not shut down; a later call may try again.
-            self.shut_down.store(false, Ordering::SeqCst);
-            return result;
+        match asked {
+            Asked::Answered(result) => {
+                // The export thread has finished: its last act was the answer.
+                if let Some(handle) = self.handle.lock().ok().and_then(|mut h| h.take()) {
+                    let _ = handle.join();
+                }
+                result
+            }
+            Asked::NoAnswer => {
+                // The export thread is still busy (an export that does not yield): the
+                // accounts become final now, with what it holds counted as unsent.
+                self.delivery.counters.seal();
+                Err(OTelSdkError::Timeout(timeout))
+            }
+            Asked::Busy => {
+                // The request did not reach the export thread: not shut down; a later
+                // call may try again.
+                self.shut_down.store(false, Ordering::SeqCst);
+                Err(busy())
+            }
+            Asked::NotSent(error) => Err(error),
         }
-        if result.is_ok()
-            && let Some(handle) = self.handle.lock().ok().and_then(|mut h| h.take())
-        {
-            let _ = handle.join();
-        }
-        if let Err(OTelSdkError::Timeout(_)) = &result {
-            // The export thread is still busy (an export that does not yield): the
-            // accounts become final now, with what it holds counted as unsent.
-            self.delivery.counters.seal();
-        }
-        result
     }
 
     fn set_resource(&self, resource: &Resource) {
@@ -537,9 +554,28 @@ struct Worker<T> {
     stashed: std::collections::VecDeque<Control>,
     /// Whether the last export failed (the collector is down or refusing).
     failing: bool,
-    /// The failure of an export that was in flight when a flush or shutdown was asked
-    /// for: the spans it held ended before that call, so its reply reports it.
-    failed_under_request: Option<OTelSdkError>,
+    /// The failure of an export that was in flight when flushes or shutdowns were asked
+    /// for, and how many of them: the spans it held ended before those calls, so each
+    /// of their replies reports it.
+    failed_under_request: Option<(OTelSdkError, usize)>,
+}
+
+/// What became of a request to the export thread.
+enum Asked {
+    /// The thread answered.
+    Answered(OTelSdkResult),
+    /// The thread did not answer in time.
+    NoAnswer,
+    /// The thread's control queue is full: it is stuck in an export.
+    Busy,
+    /// There is no thread to ask (shut down, or never started).
+    NotSent(OTelSdkError),
+}
+
+fn busy() -> OTelSdkError {
+    OTelSdkError::InternalFailure(format!(
+        "the export thread has {CONTROL_CAPACITY} requests waiting: it is stuck in an export"
+    ))
 }
 
 /// `OTelSdkError` is not `Clone`.
@@ -578,7 +614,7 @@ impl<T: Send + 'static> Worker<T> {
             match message {
                 Ok(Control::Export) => self.signalled.store(false, Ordering::Relaxed),
                 Ok(Control::Flush { drain_by, reply }) => {
-                    let earlier = self.failed_under_request.take().map_or(Ok(()), Err);
+                    let earlier = self.failure_under_request();
                     let exported = self.drain(Some(drain_by));
                     let flushed = self.exporter.force_flush();
                     owed = 0;
@@ -597,7 +633,7 @@ impl<T: Send + 'static> Worker<T> {
                         true => drain_by.min(later(Instant::now(), FAILING_SHUTDOWN_TRY)),
                         false => drain_by,
                     };
-                    let earlier = self.failed_under_request.take().map_or(Ok(()), Err);
+                    let earlier = self.failure_under_request();
                     let exported = self.drain(Some(drain_by));
                     let abandoned = self.abandon_queue();
                     let shut = self
@@ -633,6 +669,20 @@ impl<T: Send + 'static> Worker<T> {
             }
         }
         // Spans pushed after the thread returns find the receiver gone: `after_shutdown`.
+    }
+
+    /// For the flush or shutdown being handled: the failure of the export that was in
+    /// flight when it was asked for, if that export failed.
+    fn failure_under_request(&mut self) -> OTelSdkResult {
+        match self.failed_under_request.take() {
+            None => Ok(()),
+            Some((error, waiting)) => {
+                if waiting > 1 {
+                    self.failed_under_request = Some((copy_of(&error), waiting - 1));
+                }
+                Err(error)
+            }
+        }
     }
 
     fn queued(&self) -> usize {
@@ -691,12 +741,13 @@ impl<T: Send + 'static> Worker<T> {
             // A flush or shutdown asked for while this export ran (an export that does
             // not yield is not interrupted to read it) waits for the spans it held.
             self.stashed.extend(self.commands.try_iter());
-            if self
+            let waiting = self
                 .stashed
                 .iter()
-                .any(|c| matches!(c, Control::Flush { .. } | Control::Shutdown { .. }))
-            {
-                self.failed_under_request = Some(copy_of(error));
+                .filter(|c| matches!(c, Control::Flush { .. } | Control::Shutdown { .. }))
+                .count();
+            if waiting > 0 {
+                self.failed_under_request = Some((copy_of(error), waiting));
             }
         }
         (taken, result)
