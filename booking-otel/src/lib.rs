@@ -1,13 +1,11 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs, unreachable_pub)]
-// `deny`, not `forbid`: `clock` reads the clock through `libc` (measured: see there).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "sdk")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
 pub mod batch;
-mod clock;
 #[cfg(feature = "sdk")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
 pub mod console;

@@ -42,14 +42,13 @@
 //! ```
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{
     BoundCounter, BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, UpDownCounter,
 };
 
-use crate::clock::MonotonicTime;
 use crate::conventions::{attribute, metric, standard};
 use crate::outcome::{Outcome, StepResult};
 
@@ -284,17 +283,13 @@ impl BookingMetrics {
         duration: Duration,
         source: impl Into<BookingSource>,
     ) {
-        self.record_booking_seconds(status, duration.as_secs_f64(), source.into());
-    }
-
-    #[inline]
-    fn record_booking_seconds(&self, status: BookingStatus, seconds: f64, source: BookingSource) {
+        let source = source.into();
         let instruments = &*self.instruments;
         let status_kv = || KeyValue::new(attribute::BOOKING_STATUS, status.as_str());
         // A fieldless enum's discriminant is its position in `ALL`.
         instruments.bound_duration[status as usize]
             .get_or_init(|| instruments.duration.bind(&[status_kv()]))
-            .record(seconds);
+            .record(duration.as_secs_f64());
         instruments.bound_attempts[status as usize][source as usize]
             .get_or_init(|| {
                 instruments.attempts.bind(&[
@@ -335,7 +330,7 @@ impl BookingMetrics {
         BookingGuard {
             metrics: self.clone(),
             source: source.into(),
-            started_at: MonotonicTime::now(),
+            started_at: Instant::now(),
             finished: false,
         }
     }
@@ -412,7 +407,7 @@ impl BookingMetrics {
 pub struct BookingGuard {
     metrics: BookingMetrics,
     source: BookingSource,
-    started_at: MonotonicTime,
+    started_at: Instant,
     finished: bool,
 }
 
@@ -438,7 +433,7 @@ impl BookingGuard {
             return;
         }
         self.metrics
-            .record_booking_seconds(status, self.started_at.seconds_elapsed(), self.source);
+            .record_booking(status, self.started_at.elapsed(), self.source);
         self.metrics.active().add(-1);
     }
 }

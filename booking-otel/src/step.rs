@@ -57,7 +57,6 @@ use std::time::SystemTime;
 use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
-use crate::clock::WallTime;
 use crate::conventions::attribute;
 use crate::outcome::{Ending, Outcome, StepResult};
 use crate::telemetry::{self, StepTracer, Telemetry};
@@ -254,13 +253,12 @@ impl<'t, A: FnOnce(&mut StepAttributes<'_>)> Step<'t, A> {
     fn start_traced(self, telemetry: Telemetry) -> StartedStep {
         // With metrics, one clock read serves the span's start time and the duration;
         // the SDK reads the clock itself otherwise.
-        let started_at = telemetry.instruments().map(|_| WallTime::now());
-        let start_time = started_at.map(WallTime::to_system_time);
+        let started_at = telemetry.instruments().map(|_| SystemTime::now());
         let (name, rollback) = (self.name, self.rollback);
         let (context, recording) = match telemetry.tracer() {
             #[cfg(feature = "sdk")]
-            StepTracer::Sdk(tracer) => self.build(tracer, start_time),
-            StepTracer::Boxed(tracer) => self.build(&**tracer, start_time),
+            StepTracer::Sdk(tracer) => self.build(tracer, started_at),
+            StepTracer::Boxed(tracer) => self.build(&**tracer, started_at),
         };
         if !recording && started_at.is_none() {
             // Nothing to record at the end: keep only the context to make current.
@@ -468,7 +466,7 @@ struct Traced {
     /// When the step started, read once for the span and the duration metric (only
     /// with metrics). Wall-clock time, as the SDK's span timestamps: a clock stepped
     /// backwards mid-step records a zero duration.
-    started_at: Option<WallTime>,
+    started_at: Option<SystemTime>,
     telemetry: Telemetry,
     /// Set by [`Traced::end`], so that the drop that follows records nothing more.
     ended: bool,
@@ -603,7 +601,7 @@ impl Traced {
         }
         self.ended = true;
         // As at the start: one clock read for the span's end and the duration.
-        let ended_at = self.started_at.map(|_| WallTime::now());
+        let ended_at = self.started_at.map(|_| SystemTime::now());
         if let Some(cx) = self.context.as_ref().filter(|_| self.recording) {
             let span = cx.span();
             let ok_on_success = self.telemetry.sets_ok_on_success();
@@ -612,14 +610,17 @@ impl Traced {
                 ending.record(&span, ok_on_success, &self.telemetry.exception_sink());
             }
             match ended_at {
-                Some(ended_at) => span.end_with_timestamp(ended_at.to_system_time()),
+                Some(ended_at) => span.end_with_timestamp(ended_at),
                 None => span.end(),
             }
         }
         if let (Some(instruments), Some(started_at), Some(ended_at)) =
             (self.telemetry.instruments(), self.started_at, ended_at)
         {
-            let seconds = ended_at.seconds_since(started_at);
+            let seconds = ended_at
+                .duration_since(started_at)
+                .unwrap_or_default()
+                .as_secs_f64();
             let (outcome, error_type) = ending.labels();
             instruments.record_step(self.name, outcome, error_type, seconds, self.rollback);
         }
