@@ -16,6 +16,14 @@
 //! any exporter that buffers. The booking-thread cost is lower (one atomic add, one
 //! short locked push, no channel slot protocol); see BENCHMARKS.md.
 //!
+//! What `force_flush` and `shutdown` answer: `Ok` when every span that ended before the
+//! call reached the exporter and the exporter accepted it; otherwise an error, when an
+//! export failed (one that was already in flight when the call came included), the
+//! call's deadline passed with spans still queued (counted `unsent_at_shutdown` at
+//! shutdown), or the export thread could not be started (every span is then refused
+//! and counted `after_shutdown`). The counts in [`Delivery`] say how many spans each
+//! case cost.
+//!
 //! ```
 //! use std::time::Duration;
 //! use booking_otel::batch::BatchProcessor;
