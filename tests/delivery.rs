@@ -587,20 +587,32 @@ fn an_exporter_that_panics_fails_its_export_and_the_pipeline_goes_on() {
     assert_eq!(exporter.accepted.load(Ordering::Relaxed), 4);
 }
 
-#[test]
-fn a_shutdown_asked_for_during_an_export_that_fails_reports_the_failure() {
-    watchdog();
+/// Five spans ended into an exporter that fails each batch after `delay`, and a wait
+/// until the timer's export of them is in flight.
+fn failing_export_in_flight(
+    delay: Duration,
+    flush_timeout: Duration,
+) -> (Delivery, SdkTracerProvider) {
     let exporter = Exporter {
-        delay: Duration::from_millis(300),
+        delay,
         fail_every: Some(1),
         ..Exporter::default()
     };
     let processor = BatchProcessor::builder(exporter)
         .interval(Duration::from_millis(10))
+        .flush_timeout(flush_timeout)
         .build();
     let (delivery, provider) = pipeline(processor);
     end_spans(&provider, 5);
-    std::thread::sleep(Duration::from_millis(100)); // the timer's export is in flight
+    std::thread::sleep(Duration::from_millis(50));
+    (delivery, provider)
+}
+
+#[test]
+fn a_shutdown_asked_for_during_an_export_that_fails_reports_the_failure() {
+    watchdog();
+    let (delivery, provider) =
+        failing_export_in_flight(Duration::from_millis(300), Duration::from_secs(10));
     // Nothing is queued any more, but the five spans ended before this call were lost.
     let result = provider.shutdown_with_timeout(Duration::from_secs(10));
     assert!(result.is_err(), "{result:?}");
@@ -612,18 +624,8 @@ fn a_shutdown_asked_for_during_an_export_that_fails_reports_the_failure() {
 #[test]
 fn a_flush_asked_for_during_an_export_that_fails_reports_the_failure() {
     watchdog();
-    let exporter = Exporter {
-        delay: Duration::from_millis(300),
-        fail_every: Some(1),
-        ..Exporter::default()
-    };
-    let processor = BatchProcessor::builder(exporter)
-        .interval(Duration::from_millis(10))
-        .flush_timeout(Duration::from_secs(10))
-        .build();
-    let (delivery, provider) = pipeline(processor);
-    end_spans(&provider, 5);
-    std::thread::sleep(Duration::from_millis(100)); // the timer's export is in flight
+    let (delivery, provider) =
+        failing_export_in_flight(Duration::from_millis(300), Duration::from_secs(10));
     let flushed = provider.force_flush();
     assert!(flushed.is_err(), "{flushed:?}");
     // The failure is reported once: a later flush with nothing lost succeeds.
@@ -635,18 +637,8 @@ fn a_flush_asked_for_during_an_export_that_fails_reports_the_failure() {
 #[test]
 fn a_shutdown_behind_an_abandoned_flush_still_reports_the_failed_export() {
     watchdog();
-    let exporter = Exporter {
-        delay: Duration::from_millis(400),
-        fail_every: Some(1),
-        ..Exporter::default()
-    };
-    let processor = BatchProcessor::builder(exporter)
-        .interval(Duration::from_millis(10))
-        .flush_timeout(Duration::from_millis(100))
-        .build();
-    let (delivery, provider) = pipeline(processor);
-    end_spans(&provider, 5);
-    std::thread::sleep(Duration::from_millis(50)); // the timer's export is in flight
+    let (delivery, provider) =
+        failing_export_in_flight(Duration::from_millis(400), Duration::from_millis(100));
     // The flush's caller gives up first; both requests wait for the same export.
     assert!(provider.force_flush().is_err());
     let result = provider.shutdown_with_timeout(Duration::from_secs(10));
