@@ -44,9 +44,9 @@ pub fn dead_endpoint() -> String {
     format!("http://{address}")
 }
 
-/// Serves `router` on 127.0.0.1 at a free port, on a one-worker runtime of its own
-/// (dropping the runtime stops it).
-pub fn serve(router: tonic::transport::server::Router) -> (SocketAddr, tokio::runtime::Runtime) {
+/// A one-worker runtime of its own (dropping it stops what it serves) and a listener on
+/// 127.0.0.1 at a free port, bound on it.
+fn listen_on_own_runtime() -> (tokio::runtime::Runtime, tokio::net::TcpListener, SocketAddr) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -56,6 +56,13 @@ pub fn serve(router: tonic::transport::server::Router) -> (SocketAddr, tokio::ru
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind 127.0.0.1");
     let address = listener.local_addr().expect("local address");
+    (runtime, listener, address)
+}
+
+/// Serves `router` on 127.0.0.1 at a free port, on a one-worker runtime of its own
+/// (dropping the runtime stops it).
+pub fn serve(router: tonic::transport::server::Router) -> (SocketAddr, tokio::runtime::Runtime) {
+    let (runtime, listener, address) = listen_on_own_runtime();
     runtime.spawn(async move {
         let _ = router
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
@@ -220,15 +227,7 @@ pub struct RunningHttp {
 
 impl RunningHttp {
     pub fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("receiver runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind 127.0.0.1");
-        let address = listener.local_addr().expect("local address");
+        let (runtime, listener, address) = listen_on_own_runtime();
         let requests: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
         let kept = requests.clone();
         runtime.spawn(async move {
