@@ -55,11 +55,7 @@ fn peak_rss_kib() -> Option<u64> {
 
 #[test]
 fn a_burst_of_ten_thousand_bookings_arrives_whole() {
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(120));
-        eprintln!("watchdog: the burst test hung for 120 s");
-        std::process::abort();
-    });
+    support::watchdog::abort_after(Duration::from_secs(120), "the burst test");
     let receiver = Running::start();
     let metrics_read_back = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
     let guard = Setup::new("burst-test")

@@ -40,11 +40,7 @@ fn balanced(counts: &DeliveryCounts) -> bool {
 
 #[test]
 fn a_slow_then_a_stopped_collector_costs_no_booking_and_every_span_is_accounted_for() {
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(90));
-        eprintln!("watchdog: a collector fault scenario hung for 90 s");
-        std::process::abort();
-    });
+    support::watchdog::abort_after(Duration::from_secs(90), "a collector fault scenario");
 
     // Slow: every export waits 200 ms. 10,000 concurrent bookings (49,000 spans) are
     // more than it takes in a few seconds: nothing is lost, it just takes longer.

@@ -51,11 +51,7 @@ async fn booking(i: u32) -> bool {
 
 #[test]
 fn every_span_of_spawned_newcomer_steps_is_accounted_for_at_a_real_receiver() {
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(60));
-        eprintln!("watchdog: hung for 60 s");
-        std::process::abort();
-    });
+    support::watchdog::abort_after(Duration::from_secs(60), "the newcomer delivery test");
     let receiver = Running::start();
     let guard = Setup::new("newcomer-delivery")
         .otlp_endpoint(format!("http://{}", receiver.address))

@@ -13,11 +13,7 @@ use support::receiver::dead_endpoint;
 
 #[test]
 fn flush_and_shutdown_report_each_failed_signal_when_the_collector_is_down() {
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(60));
-        eprintln!("watchdog: a flush or shutdown hung for 60 s");
-        std::process::abort();
-    });
+    support::watchdog::abort_after(Duration::from_secs(60), "a flush or shutdown");
     // Exports only when asked: a scheduled export failing between two calls is not
     // reported (the SDK keeps no result of it), which would make this test racy.
     for variable in ["OTEL_BSP_SCHEDULE_DELAY", "OTEL_BLRP_SCHEDULE_DELAY"] {

@@ -28,11 +28,7 @@ fn book(n: usize) {
 
 #[test]
 fn shutdown_flushes_with_the_collector_up_and_returns_with_it_down() {
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(120));
-        eprintln!("watchdog: a shutdown scenario hung for 120 s");
-        std::process::abort();
-    });
+    support::watchdog::abort_after(Duration::from_secs(120), "a shutdown scenario");
 
     // Collector up, guard dropped inside a current-thread runtime: everything arrives.
     let receiver = Running::start();

@@ -14,11 +14,7 @@ use support::faulty_receiver::Faulty;
 
 #[test]
 fn spans_released_by_tail_sampling_to_a_hung_collector_are_all_counted() {
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(60));
-        eprintln!("watchdog: hung for 60 s");
-        std::process::abort();
-    });
+    support::watchdog::abort_after(Duration::from_secs(60), "the tail-sampling shutdown");
     let receiver = Faulty::start();
     receiver.set_delay(Duration::from_secs(120));
     let guard = Setup::new("tail-sampling-hung")

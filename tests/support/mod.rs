@@ -7,3 +7,4 @@ pub mod faulty_receiver;
 pub mod logs_e2e;
 pub mod pan;
 pub mod receiver;
+pub mod watchdog;
