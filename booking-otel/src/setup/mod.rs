@@ -346,9 +346,6 @@ pub struct Setup {
     extra_readers: ExtraReaders,
 }
 
-/// Metric exporters added with [`Setup::extra_metric_exporter`], each with its periodic
-/// reader. An exporter cannot be cloned: clones of a `Setup` share the list, and the
-/// first install takes them.
 /// Adds one exporter's periodic reader (at the setup's interval) to the builder.
 type AddReader = Box<
     dyn FnOnce(
@@ -358,12 +355,15 @@ type AddReader = Box<
         + Send,
 >;
 
+/// Metric exporters added with [`Setup::extra_metric_exporter`], each with its periodic
+/// reader. An exporter cannot be cloned: clones of a `Setup` share the list, and the
+/// first install takes them.
 #[derive(Clone, Default)]
 struct ExtraReaders(std::sync::Arc<std::sync::Mutex<Vec<AddReader>>>);
 
 impl std::fmt::Debug for ExtraReaders {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let readers = self.0.lock().map(|r| r.len()).unwrap_or(0);
+        let readers = self.lock().len();
         write!(f, "{readers} extra metric exporter(s)")
     }
 }
@@ -374,14 +374,18 @@ impl ExtraReaders {
         mut builder: opentelemetry_sdk::metrics::MeterProviderBuilder,
         interval: Option<Duration>,
     ) -> opentelemetry_sdk::metrics::MeterProviderBuilder {
-        let readers = match self.0.lock() {
-            Ok(mut readers) => std::mem::take(&mut *readers),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        };
+        let readers = std::mem::take(&mut *self.lock());
         for add in readers {
             builder = add(builder, interval);
         }
         builder
+    }
+
+    /// A list of closures is whole after any panic: a poisoned lock is used as is.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<AddReader>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -438,11 +442,11 @@ impl Setup {
     where
         E: opentelemetry_sdk::metrics::exporter::PushMetricExporter,
     {
-        if let Ok(mut readers) = self.extra_readers.0.lock() {
-            readers.push(Box::new(move |builder, interval| {
+        self.extra_readers
+            .lock()
+            .push(Box::new(move |builder, interval| {
                 builder.with_reader(pipeline::periodic_reader(exporter, interval))
             }));
-        }
         self
     }
 
