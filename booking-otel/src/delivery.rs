@@ -86,7 +86,7 @@ impl Counters {
     /// after the shutdown still count as `after_shutdown`.
     pub(crate) fn seal(&self) {
         let mut counts = self.live();
-        let accepted = counts.finished - counts.dropped.queue_full - counts.dropped.after_shutdown;
+        let accepted = accepted(&counts);
         counts.dropped.unsent_at_shutdown += counts.in_flight;
         counts.in_flight = 0;
         counts.queued = 0;
@@ -149,6 +149,11 @@ impl Counters {
             queued: accepted.saturating_sub(taken),
         }
     }
+}
+
+/// The items the queue took: every finished one but those it refused.
+fn accepted(counts: &DeliveryCounts) -> u64 {
+    counts.finished - counts.dropped.queue_full - counts.dropped.after_shutdown
 }
 
 /// Spans that will never be exported, by reason.
@@ -273,8 +278,7 @@ impl Delivery {
             .with_callback(move |observer| {
                 let counts = counters.counts();
                 let dropped = counts.dropped;
-                let accepted = counts.finished - dropped.queue_full - dropped.after_shutdown;
-                observer.observe(accepted, &ok);
+                observer.observe(accepted(&counts), &ok);
                 observe_nonzero(observer, dropped.queue_full, &full);
                 observe_nonzero(observer, dropped.after_shutdown, &shut);
             })
