@@ -515,6 +515,17 @@ impl SpanProcessor for BatchProcessor {
 /// What an export resolves to, boxed so the worker is one type per item.
 type Export<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = OTelSdkResult> + Send + 'a>>;
 
+/// Runs `exports` at once; resolves, once all have, to the first failure.
+pub(crate) async fn all_of<F>(exports: impl IntoIterator<Item = F>) -> OTelSdkResult
+where
+    F: std::future::Future<Output = OTelSdkResult>,
+{
+    futures_util::future::join_all(exports)
+        .await
+        .into_iter()
+        .collect()
+}
+
 /// The exporter behind the queue, object-safe so the worker is one type per item.
 trait ExportChain<T>: Send {
     /// Exports the batches at once; resolves to the first failure.
@@ -529,13 +540,9 @@ struct Spans<E>(E);
 
 impl<E: SpanExporter> ExportChain<SpanData> for Spans<E> {
     fn export(&self, batches: Vec<Vec<SpanData>>) -> Export<'_> {
-        let exports = batches.into_iter().map(|batch| self.0.export(batch));
-        Box::pin(async move {
-            futures_util::future::join_all(exports)
-                .await
-                .into_iter()
-                .collect()
-        })
+        Box::pin(all_of(
+            batches.into_iter().map(|batch| self.0.export(batch)),
+        ))
     }
     fn force_flush(&self) -> OTelSdkResult {
         self.0.force_flush()
@@ -1024,10 +1031,7 @@ impl<E: opentelemetry_sdk::logs::LogExporter> ExportChain<LogItem> for Logs<E> {
                 self.0
                     .export(opentelemetry_sdk::logs::LogBatch::new(view.as_slice()))
             });
-            futures_util::future::join_all(exports)
-                .await
-                .into_iter()
-                .collect()
+            all_of(exports).await
         })
     }
     fn force_flush(&self) -> OTelSdkResult {

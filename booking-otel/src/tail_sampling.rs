@@ -499,11 +499,7 @@ impl<E: SpanExporter> TailSamplingExporter<E> {
             batches.push(spans);
             spans = rest;
         }
-        let exports = batches.into_iter().map(|batch| self.inner.export(batch));
-        futures_util::future::join_all(exports)
-            .await
-            .into_iter()
-            .collect()
+        crate::batch::all_of(batches.into_iter().map(|batch| self.inner.export(batch))).await
     }
 
     /// How many spans, and how many bytes (estimated), wait for their traces' decisions.
