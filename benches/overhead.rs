@@ -29,32 +29,10 @@ fn overhead(c: &mut Criterion) {
 }
 
 fn micro(c: &mut Criterion) {
-    let policy = booking_otel::RedactionPolicy::default();
-    c.bench_function("scanner/clean_string", |b| {
-        b.iter(|| workloads::micro::scan(&policy, workloads::micro::CLEAN))
-    });
-    c.bench_function("scanner/pan_string", |b| {
-        b.iter(|| workloads::micro::scan(&policy, workloads::micro::WITH_PAN))
-    });
-    let (metrics, provider) = workloads::micro::metrics();
-    c.bench_function("metrics/record_booking", |b| {
-        b.iter(|| workloads::micro::record_booking(&metrics))
-    });
-    c.bench_function("metrics/booking_guard", |b| {
-        b.iter(|| workloads::micro::booking_guard(&metrics))
-    });
-    let floor = workloads::micro::SdkFloor::new(&provider);
-    c.bench_function("sdk/bound_histogram", |b| b.iter(|| floor.histogram()));
-    c.bench_function("sdk/bound_counter", |b| b.iter(|| floor.counter()));
-    c.bench_function("sdk/bound_up_down", |b| b.iter(|| floor.up_down()));
-    c.bench_function("sdk/instant_elapsed", |b| {
-        b.iter(workloads::micro::instant_elapsed)
-    });
-    let start = std::time::SystemTime::now();
-    let end = start + std::time::Duration::from_millis(42);
-    c.bench_function("sdk/system_time_sub", |b| {
-        b.iter(|| workloads::micro::system_time_sub(start, end))
-    });
+    let (cases, _provider) = workloads::micro::cases();
+    for (id, op) in &cases {
+        c.bench_function(id, |b| b.iter(op));
+    }
 }
 
 criterion_group!(benches, overhead, micro);

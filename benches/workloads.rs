@@ -1091,6 +1091,67 @@ pub mod micro {
             .as_secs_f64()
     }
 
+    /// One micro case: its id and one iteration.
+    pub type Case = (&'static str, Box<dyn Fn()>);
+
+    /// Every micro case, each closing over the state it needs (built here, outside the
+    /// measured loop), and the meter provider their instruments record into (keep it
+    /// alive while they run). The criterion benchmark and the callgrind driver both run
+    /// these.
+    pub fn cases() -> (Vec<Case>, opentelemetry_sdk::metrics::SdkMeterProvider) {
+        let policy = RedactionPolicy::default();
+        let (metrics, provider) = metrics();
+        let floor = std::rc::Rc::new(SdkFloor::new(&provider));
+        let start = std::time::SystemTime::now();
+        let end = start + Duration::from_millis(42);
+        let (pan_policy, guard_metrics) = (policy.clone(), metrics.clone());
+        let (counter_floor, up_down_floor) = (floor.clone(), floor.clone());
+        let cases: Vec<Case> = vec![
+            (
+                "scanner/clean_string",
+                Box::new(move || {
+                    black_box(scan(&policy, CLEAN));
+                }),
+            ),
+            (
+                "scanner/pan_string",
+                Box::new(move || {
+                    black_box(scan(&pan_policy, WITH_PAN));
+                }),
+            ),
+            (
+                "metrics/record_booking",
+                Box::new(move || record_booking(&metrics)),
+            ),
+            (
+                "metrics/booking_guard",
+                Box::new(move || booking_guard(&guard_metrics)),
+            ),
+            ("sdk/bound_histogram", Box::new(move || floor.histogram())),
+            (
+                "sdk/bound_counter",
+                Box::new(move || counter_floor.counter()),
+            ),
+            (
+                "sdk/bound_up_down",
+                Box::new(move || up_down_floor.up_down()),
+            ),
+            (
+                "sdk/instant_elapsed",
+                Box::new(|| {
+                    black_box(instant_elapsed());
+                }),
+            ),
+            (
+                "sdk/system_time_sub",
+                Box::new(move || {
+                    black_box(system_time_sub(start, end));
+                }),
+            ),
+        ];
+        (cases, provider)
+    }
+
     /// A meter provider with a reader that never exports during the run.
     pub fn metrics() -> (BookingMetrics, opentelemetry_sdk::metrics::SdkMeterProvider) {
         use opentelemetry::metrics::MeterProvider as _;

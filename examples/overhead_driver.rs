@@ -23,10 +23,9 @@ fn main() -> ExitCode {
             for case in &cases {
                 println!("{}", case.id());
             }
-            println!(
-                "scanner/clean_string\nscanner/pan_string\nmetrics/record_booking\nmetrics/booking_guard\n\
-                 sdk/bound_histogram\nsdk/bound_counter\nsdk/bound_up_down\nsdk/instant_elapsed\nsdk/system_time_sub"
-            );
+            for (id, _) in workloads::micro::cases().0 {
+                println!("{id}");
+            }
             ExitCode::SUCCESS
         }
         [id, iterations] => {
@@ -46,33 +45,10 @@ fn main() -> ExitCode {
                 env.flush();
                 return ExitCode::SUCCESS;
             }
-            let policy = booking_otel::RedactionPolicy::default();
-            let (metrics, provider) = workloads::micro::metrics();
-            let floor = workloads::micro::SdkFloor::new(&provider);
-            let start = std::time::SystemTime::now();
-            let end = start + std::time::Duration::from_millis(42);
-            let op: Box<dyn Fn()> = match id.as_str() {
-                "scanner/clean_string" => Box::new(|| {
-                    black_box(workloads::micro::scan(&policy, workloads::micro::CLEAN));
-                }),
-                "scanner/pan_string" => Box::new(|| {
-                    black_box(workloads::micro::scan(&policy, workloads::micro::WITH_PAN));
-                }),
-                "metrics/record_booking" => Box::new(|| workloads::micro::record_booking(&metrics)),
-                "metrics/booking_guard" => Box::new(|| workloads::micro::booking_guard(&metrics)),
-                "sdk/bound_histogram" => Box::new(|| floor.histogram()),
-                "sdk/bound_counter" => Box::new(|| floor.counter()),
-                "sdk/bound_up_down" => Box::new(|| floor.up_down()),
-                "sdk/instant_elapsed" => Box::new(|| {
-                    black_box(workloads::micro::instant_elapsed());
-                }),
-                "sdk/system_time_sub" => Box::new(move || {
-                    black_box(workloads::micro::system_time_sub(start, end));
-                }),
-                other => {
-                    eprintln!("unknown case {other:?}; run with `list` to see the cases");
-                    return ExitCode::FAILURE;
-                }
+            let (cases, _provider) = workloads::micro::cases();
+            let Some((_, op)) = cases.iter().find(|(micro, _)| micro == id) else {
+                eprintln!("unknown case {id:?}; run with `list` to see the cases");
+                return ExitCode::FAILURE;
             };
             for _ in 0..iterations {
                 op();
