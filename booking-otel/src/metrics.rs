@@ -41,12 +41,13 @@
 //! booking.finish_with(&result);
 //! ```
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{
-    BoundCounter, BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, UpDownCounter,
+    BoundCounter, BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, MeterProvider,
+    UpDownCounter,
 };
 
 use crate::conventions::{attribute, metric, standard};
@@ -171,6 +172,38 @@ impl StepInstruments {
     }
 }
 
+/// Instruments made from the global meter provider, made again only when another
+/// provider is installed.
+///
+/// Why: making instruments resolves each one in the SDK, and a new set binds its
+/// series again on first use. The step runtime looks at the global providers again
+/// every [`RECHECK_INTERVAL`](crate::telemetry::RECHECK_INTERVAL) steps per thread,
+/// and [`BookingMetrics::global`] is easily called per request.
+pub(crate) struct GlobalCache<T>(Mutex<Option<(Weak<dyn MeterProvider + Send + Sync>, T)>>);
+
+impl<T: Clone> GlobalCache<T> {
+    pub(crate) const fn new() -> Self {
+        GlobalCache(Mutex::new(None))
+    }
+
+    /// The instruments made for the installed global meter provider, made with `make`
+    /// on this crate's meter the first time.
+    pub(crate) fn get_or_make(&self, make: impl FnOnce(&Meter) -> T) -> T {
+        let provider = opentelemetry::global::meter_provider();
+        let mut cached = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((made_for, made)) = cached.as_ref() {
+            // The weak reference keeps the provider's allocation, so while it is
+            // cached no other provider can have its address.
+            if Weak::ptr_eq(made_for, &Arc::downgrade(&provider)) {
+                return made.clone();
+            }
+        }
+        let made = make(&provider.meter_with_scope(crate::instrumentation_scope()));
+        *cached = Some((Arc::downgrade(&provider), made.clone()));
+        made
+    }
+}
+
 /// `booking.step.duration`, shared by every step.
 fn step_duration(meter: &Meter) -> Histogram<f64> {
     meter
@@ -266,10 +299,13 @@ impl BookingMetrics {
 
     /// Creates the instruments on the global meter provider, under this crate's
     /// instrumentation scope.
+    ///
+    /// Cheap after the first call: the instruments are made once per installed
+    /// provider and cloned after that, so calling it per request costs a lock and a
+    /// clone, not seven instruments and their bound series.
     pub fn global() -> Self {
-        Self::new(&opentelemetry::global::meter_with_scope(
-            crate::instrumentation_scope(),
-        ))
+        static GLOBAL: GlobalCache<BookingMetrics> = GlobalCache::new();
+        GLOBAL.get_or_make(BookingMetrics::new)
     }
 
     /// Records one finished booking: `booking.attempts` and `booking.duration`.

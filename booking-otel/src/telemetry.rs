@@ -28,7 +28,7 @@ use opentelemetry::trace::{
 };
 
 use crate::logs::ExceptionSignal;
-use crate::metrics::StepInstruments;
+use crate::metrics::{GlobalCache, StepInstruments};
 
 /// How many steps a thread runs on its cached answer before it looks at the global
 /// providers again.
@@ -221,8 +221,9 @@ impl Telemetry {
         if is_noop(&tracer) {
             return None;
         }
-        let meter = opentelemetry::global::meter_with_scope(crate::instrumentation_scope());
-        Some(Self::from_boxed_tracer(tracer).with_meter(&meter))
+        static INSTRUMENTS: GlobalCache<StepInstruments> = GlobalCache::new();
+        let instruments = INSTRUMENTS.get_or_make(StepInstruments::new);
+        Some(Self::from_boxed_tracer(tracer).map(|inner| inner.instruments = Some(instruments)))
     }
 }
 
