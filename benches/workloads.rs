@@ -1148,7 +1148,14 @@ pub mod micro {
                     black_box(system_time_sub(start, end));
                 }),
             ),
+            (
+                "metrics/global_record_booking",
+                Box::new(|| record_booking(&BookingMetrics::global())),
+            ),
         ];
+        // For `metrics/global_record_booking`: `BookingMetrics::global()` called per
+        // booking, as a handler might, with the micro cases' provider installed.
+        opentelemetry::global::set_meter_provider(provider.clone());
         (cases, provider)
     }
 

@@ -263,6 +263,11 @@ def main():
     if "metrics/record_booking" in micro and ns.get("metrics/record_booking"):
         print(f"\nOne booking's metrics (`record_booking`): {ns['metrics/record_booking']:.0f} ns "
               f"(target < 200 ns), {ir['metrics/record_booking']:,.0f} instructions.")
+    if all(c in ir for c in ("metrics/record_booking", "metrics/global_record_booking")):
+        per_call = ir["metrics/global_record_booking"]
+        print(f"The same with `BookingMetrics::global()` called each time, as a handler might: "
+              f"{per_call:,.0f} instructions ({per_call / ir['metrics/record_booking']:.2f}× "
+              f"a kept instance; the instruments are made once per installed provider).")
 
 
 if __name__ == "__main__":
