@@ -137,7 +137,8 @@ pub struct Env {
     pub tracer: Option<SdkTracer>,
     pub dispatch: tracing::Dispatch,
     pub metrics: Option<BookingMetrics>,
-    /// The global tracer: OpenTelemetry's no-op one, as nothing here sets a global provider.
+    /// The global tracer: OpenTelemetry's no-op one, as nothing here sets a global tracer
+    /// provider.
     pub global_tracer: opentelemetry::global::BoxedTracer,
     _meter_provider: Option<SdkMeterProvider>,
 }
@@ -1098,6 +1099,10 @@ pub mod micro {
     /// measured loop), and the meter provider their instruments record into (keep it
     /// alive while they run). The criterion benchmark and the callgrind driver both run
     /// these.
+    ///
+    /// Installs that meter provider as the global one (for
+    /// `metrics/global_record_booking`). No workload case reads the global meter
+    /// provider (they install their own telemetry), but run them before this anyway.
     pub fn cases() -> (Vec<Case>, opentelemetry_sdk::metrics::SdkMeterProvider) {
         let policy = RedactionPolicy::default();
         let (metrics, provider) = metrics();

@@ -193,8 +193,9 @@ impl<T: Clone> GlobalCache<T> {
         let mut cached = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((made_for, made)) = cached.as_ref() {
             // The weak reference keeps the provider's allocation, so while it is
-            // cached no other provider can have its address.
-            if Weak::ptr_eq(made_for, &Arc::downgrade(&provider)) {
+            // cached no other provider can have its address. (Addresses compared
+            // without `Arc::downgrade`, which would write the weak count.)
+            if std::ptr::addr_eq(made_for.as_ptr(), Arc::as_ptr(&provider)) {
                 return made.clone();
             }
         }
