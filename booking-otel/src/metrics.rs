@@ -510,6 +510,11 @@ macro_rules! bounded_value {
             /// Parses a value case-insensitively; anything unexpected becomes
             #[doc = concat!("`", stringify!($fallback), "`, never a new attribute value.")]
             pub fn parse(value: &str) -> Self {
+                // The exact spelling first: compared as bytes, without case folding.
+                match value {
+                    $( $text => return $name::$variant, )*
+                    _ => {}
+                }
                 $(
                     if value.eq_ignore_ascii_case($text) {
                         return $name::$variant;
@@ -686,6 +691,9 @@ mod tests {
     #[test]
     fn unexpected_values_never_become_attribute_values() {
         assert_eq!(BookingSource::parse("WEB"), BookingSource::Web);
+        assert_eq!(BookingSource::parse("mobile"), BookingSource::Mobile);
+        assert_eq!(BookingSource::parse("Api"), BookingSource::Api);
+        assert_eq!(BookingSource::parse(""), BookingSource::Other);
         assert_eq!(BookingSource::parse("kiosk"), BookingSource::Other);
         assert_eq!(BookingSource::parse("user-4711"), BookingSource::Other);
         assert_eq!(PaymentStatus::parse("pending"), PaymentStatus::Error);
