@@ -11,44 +11,10 @@ use booking_otel::conventions::{attribute, metric};
 use booking_otel::metrics::{BookingMetrics, BookingStatus};
 use booking_otel::{Step, telemetry};
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-fn meter_provider() -> (SdkMeterProvider, InMemoryMetricExporter) {
-    let exporter = InMemoryMetricExporter::default();
-    let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(exporter.clone()).build())
-        .build();
-    (provider, exporter)
-}
-
-/// The total count of histogram `name` over the points carrying `attribute`, in the
-/// provider's collection now.
-fn histogram_count(
-    provider: &SdkMeterProvider,
-    exporter: &InMemoryMetricExporter,
-    name: &str,
-    attribute: &KeyValue,
-) -> u64 {
-    provider.force_flush().expect("collected");
-    let Some(latest) = exporter.get_finished_metrics().expect("read").pop() else {
-        return 0;
-    };
-    let mut count = 0;
-    for scope in latest.scope_metrics() {
-        for m in scope.metrics().filter(|m| m.name() == name) {
-            if let AggregatedMetrics::F64(MetricData::Histogram(h)) = m.data() {
-                count += h
-                    .data_points()
-                    .filter(|p| p.attributes().any(|kv| kv == attribute))
-                    .map(|p| p.count())
-                    .sum::<u64>();
-            }
-        }
-    }
-    count
-}
+mod support;
+use support::metrics::{histogram_count, in_memory_provider as meter_provider};
 
 /// One test, because the global providers are process-wide and the steps run in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +40,12 @@ async fn global_instruments_follow_the_installed_provider_and_lose_nothing() {
         handler.await.expect("handler ran");
     }
     assert_eq!(
-        histogram_count(&first, &first_exporter, metric::BOOKING_DURATION, &success),
+        histogram_count(
+            &first,
+            &first_exporter,
+            metric::BOOKING_DURATION,
+            Some(&success)
+        ),
         500
     );
 
@@ -91,12 +62,17 @@ async fn global_instruments_follow_the_installed_provider_and_lose_nothing() {
             &second,
             &second_exporter,
             metric::BOOKING_DURATION,
-            &success
+            Some(&success)
         ),
         1
     );
     assert_eq!(
-        histogram_count(&first, &first_exporter, metric::BOOKING_DURATION, &success),
+        histogram_count(
+            &first,
+            &first_exporter,
+            metric::BOOKING_DURATION,
+            Some(&success)
+        ),
         500,
         "nothing more reaches the provider that was replaced"
     );
@@ -115,7 +91,7 @@ async fn global_instruments_follow_the_installed_provider_and_lose_nothing() {
             &second,
             &second_exporter,
             metric::BOOKING_STEP_DURATION,
-            &confirm
+            Some(&confirm)
         ),
         10
     );
@@ -130,7 +106,7 @@ async fn global_instruments_follow_the_installed_provider_and_lose_nothing() {
             &third,
             &third_exporter,
             metric::BOOKING_STEP_DURATION,
-            &confirm
+            Some(&confirm)
         ),
         3
     );
@@ -139,7 +115,7 @@ async fn global_instruments_follow_the_installed_provider_and_lose_nothing() {
             &second,
             &second_exporter,
             metric::BOOKING_STEP_DURATION,
-            &confirm
+            Some(&confirm)
         ),
         10
     );

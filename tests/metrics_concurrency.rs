@@ -7,12 +7,14 @@
 use std::time::Duration;
 
 use booking_otel::conventions::{attribute, metric};
-use booking_otel::metrics::{BookingMetrics, BookingStatus};
+use booking_otel::metrics::{BookingMetrics, BookingStatus, DURATION_BUCKETS_SECONDS};
 use booking_otel::testing::TestTelemetry;
 use booking_otel::{Step, StepError, Telemetry};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider;
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+mod support;
+use support::metrics::{histogram_count, in_memory_provider};
 
 fn success() -> [KeyValue; 1] {
     [KeyValue::new(attribute::BOOKING_STATUS, "success")]
@@ -49,7 +51,13 @@ fn every_booking_recorded_on_many_threads_before_a_collection_is_in_it() {
         .expect("booking.duration exported");
     assert_eq!(histogram.count, THREADS * PER_THREAD);
     assert_eq!(histogram.sum, expected_sum);
-    assert_eq!(histogram.bucket_counts.iter().sum::<u64>(), histogram.count);
+    // Each value in its bucket: bucket i counts the values in (bound[i-1], bound[i]].
+    let mut expected = vec![0u64; DURATION_BUCKETS_SECONDS.len() + 1];
+    for n in 0..THREADS * PER_THREAD {
+        let seconds = duration_of(n).as_secs_f64();
+        expected[DURATION_BUCKETS_SECONDS.partition_point(|bound| *bound < seconds)] += 1;
+    }
+    assert_eq!(histogram.bucket_counts, expected);
     assert_eq!(
         telemetry.counter_sum(metric::BOOKING_ATTEMPTS, &success()),
         (THREADS * PER_THREAD) as i64
@@ -103,10 +111,7 @@ async fn steps_in_spawned_tasks_are_all_counted_at_the_next_collection() {
 
 #[test]
 fn values_of_instruments_dropped_before_the_collection_are_still_exported() {
-    let exporter = InMemoryMetricExporter::default();
-    let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(exporter.clone()).build())
-        .build();
+    let (provider, exporter) = in_memory_provider();
     {
         let metrics = BookingMetrics::new(&provider.meter("app"));
         for i in 0..100 {
@@ -114,10 +119,10 @@ fn values_of_instruments_dropped_before_the_collection_are_still_exported() {
         }
         // `metrics` and its meter are dropped here, before any collection.
     }
-    provider.force_flush().expect("collected");
-
-    let exported = exporter.get_finished_metrics().expect("exported");
-    assert_eq!(histogram_count(&exported, metric::BOOKING_DURATION), 100);
+    assert_eq!(
+        histogram_count(&provider, &exporter, metric::BOOKING_DURATION, None),
+        100
+    );
     provider.shutdown().expect("shut down");
 }
 
@@ -125,10 +130,7 @@ fn values_of_instruments_dropped_before_the_collection_are_still_exported() {
 fn a_telemetry_built_per_request_still_records_every_step() {
     // What a newcomer might write: build the telemetry (and its instruments) in the
     // handler, not once. Each new set binds the series again; nothing is lost.
-    let exporter = InMemoryMetricExporter::default();
-    let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(exporter.clone()).build())
-        .build();
+    let (provider, exporter) = in_memory_provider();
     let tracer_provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
     const REQUESTS: u64 = 1_500;
     for i in 0..REQUESTS {
@@ -138,29 +140,9 @@ fn a_telemetry_built_per_request_still_records_every_step() {
             .telemetry(&telemetry)
             .run(|| Ok::<_, std::io::Error>(i));
     }
-    provider.force_flush().expect("collected");
-    let exported = exporter.get_finished_metrics().expect("exported");
     assert_eq!(
-        histogram_count(&exported, metric::BOOKING_STEP_DURATION),
+        histogram_count(&provider, &exporter, metric::BOOKING_STEP_DURATION, None),
         REQUESTS
     );
     provider.shutdown().expect("shut down");
-}
-
-/// The total count of histogram `name` in the latest export.
-fn histogram_count(
-    exported: &[opentelemetry_sdk::metrics::data::ResourceMetrics],
-    name: &str,
-) -> u64 {
-    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-    let latest = exported.last().expect("one export");
-    let mut count = 0;
-    for scope in latest.scope_metrics() {
-        for m in scope.metrics().filter(|m| m.name() == name) {
-            if let AggregatedMetrics::F64(MetricData::Histogram(h)) = m.data() {
-                count += h.data_points().map(|p| p.count()).sum::<u64>();
-            }
-        }
-    }
-    count
 }

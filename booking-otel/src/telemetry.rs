@@ -28,7 +28,7 @@ use opentelemetry::trace::{
 };
 
 use crate::logs::ExceptionSignal;
-use crate::metrics::{GlobalCache, StepInstruments};
+use crate::metrics::{GLOBAL_STEP_INSTRUMENTS, StepInstruments};
 
 /// How many steps a thread runs on its cached answer before it looks at the global
 /// providers again.
@@ -221,8 +221,7 @@ impl Telemetry {
         if is_noop(&tracer) {
             return None;
         }
-        static INSTRUMENTS: GlobalCache<StepInstruments> = GlobalCache::new();
-        let instruments = INSTRUMENTS.get_or_make(StepInstruments::new);
+        let instruments = GLOBAL_STEP_INSTRUMENTS.get_or_make(StepInstruments::new);
         Some(Self::from_boxed_tracer(tracer).map(|inner| inner.instruments = Some(instruments)))
     }
 }

@@ -15,6 +15,7 @@ use opentelemetry::propagation::Extractor;
 
 use super::carrier::Headers;
 use crate::conventions::{attribute, metric};
+use crate::metrics::GlobalCache;
 
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
@@ -132,10 +133,19 @@ fn count(rejections: &[Rejection]) {
     let telemetry = crate::telemetry::current();
     match telemetry.as_ref().and_then(|t| t.instruments()) {
         Some(instruments) => record(instruments.rejected_headers()),
-        None => record(&rejected_headers_counter(
-            &opentelemetry::global::meter_with_scope(crate::instrumentation_scope()),
-        )),
+        None => record(&GLOBAL_REJECTED_HEADERS.get_or_make(rejected_headers_counter)),
     }
+}
+
+/// The counter of rejected headers on the global meter provider, for extractions with
+/// no telemetry (made once per installed provider: malformed headers can come in
+/// floods, and making the instrument costs thousands of instructions).
+static GLOBAL_REJECTED_HEADERS: GlobalCache<Counter<u64>> = GlobalCache::new();
+
+/// Forgets the counter above (the providers were shut down).
+#[cfg(feature = "sdk")]
+pub(crate) fn forget_global_counter() {
+    GLOBAL_REJECTED_HEADERS.clear();
 }
 
 /// A carrier as the propagator sees it: its three W3C headers checked (`tracestate`

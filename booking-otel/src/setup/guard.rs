@@ -220,6 +220,7 @@ impl TelemetryGuard {
         if let Some(providers) = self.providers.take() {
             Telemetry::uninstall();
             failures = off_runtime(move || providers.each(false));
+            crate::metrics::forget_global_instruments();
             INSTALLED.store(false, Ordering::Release);
         }
         #[cfg(any(feature = "otlp", feature = "otlp-http"))]

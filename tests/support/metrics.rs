@@ -1,0 +1,43 @@
+//! A meter provider whose exports a test reads back, and the histogram counts in them.
+
+#![allow(dead_code)]
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+/// A meter provider exporting to memory only when asked (`force_flush`, `shutdown`).
+pub fn in_memory_provider() -> (SdkMeterProvider, InMemoryMetricExporter) {
+    let exporter = InMemoryMetricExporter::default();
+    let provider = SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(exporter.clone()).build())
+        .build();
+    (provider, exporter)
+}
+
+/// Collects now and returns the total count of histogram `name` over the data points
+/// that carry `attribute` (every point when `None`); 0 when nothing was exported.
+pub fn histogram_count(
+    provider: &SdkMeterProvider,
+    exporter: &InMemoryMetricExporter,
+    name: &str,
+    attribute: Option<&KeyValue>,
+) -> u64 {
+    provider.force_flush().expect("collected");
+    let Some(latest) = exporter.get_finished_metrics().expect("read").pop() else {
+        return 0;
+    };
+    let mut count = 0;
+    for scope in latest.scope_metrics() {
+        for m in scope.metrics().filter(|m| m.name() == name) {
+            if let AggregatedMetrics::F64(MetricData::Histogram(h)) = m.data() {
+                count += h
+                    .data_points()
+                    .filter(|p| attribute.is_none_or(|a| p.attributes().any(|kv| kv == a)))
+                    .map(|p| p.count())
+                    .sum::<u64>();
+            }
+        }
+    }
+    count
+}
