@@ -128,13 +128,16 @@ impl<K: SeriesKey, B> SeriesTable<K, B> {
     }
 
     /// The series bound for `key`, if it is bound.
-    #[inline]
+    ///
+    /// Always inlined, with `find`: left to the heuristics, the lookup went out of
+    /// line in some builds, at ~50 instructions a step instead of ~35 (callgrind).
+    #[inline(always)]
     pub(super) fn get(&self, key: K) -> Option<&B> {
         self.find(key).ok()
     }
 
     /// The series bound for `key` or the index of the empty slot where it would go.
-    #[inline]
+    #[inline(always)]
     fn find(&self, key: K) -> Result<&B, usize> {
         let mask = SLOTS - 1;
         let mut index = (key.mixed_hash() >> (64 - SLOTS.trailing_zeros())) as usize & mask;
