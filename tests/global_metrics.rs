@@ -11,19 +11,60 @@ use booking_otel::conventions::{attribute, metric};
 use booking_otel::metrics::{BookingMetrics, BookingStatus};
 use booking_otel::{Step, telemetry};
 use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 mod support;
-use support::metrics::{histogram_count, in_memory_provider as meter_provider};
+use support::metrics::{histogram_count, in_memory_provider};
+
+/// One provider and what it exported.
+struct Installed {
+    provider: SdkMeterProvider,
+    exporter: InMemoryMetricExporter,
+}
+
+impl Installed {
+    /// A new in-memory meter provider, installed as the global one.
+    fn install() -> Self {
+        let (provider, exporter) = in_memory_provider();
+        opentelemetry::global::set_meter_provider(provider.clone());
+        Installed { provider, exporter }
+    }
+
+    /// `booking.duration` recordings of successful bookings, collected now.
+    fn bookings(&self) -> u64 {
+        let success = KeyValue::new(attribute::BOOKING_STATUS, "success");
+        histogram_count(
+            &self.provider,
+            &self.exporter,
+            metric::BOOKING_DURATION,
+            Some(&success),
+        )
+    }
+
+    /// `booking.step.duration` recordings of `booking.confirm`, collected now.
+    fn confirm_steps(&self) -> u64 {
+        let confirm = KeyValue::new(attribute::BOOKING_STEP, "booking.confirm");
+        histogram_count(
+            &self.provider,
+            &self.exporter,
+            metric::BOOKING_STEP_DURATION,
+            Some(&confirm),
+        )
+    }
+}
+
+fn confirm(times: u32) {
+    for i in 0..times {
+        let _ = Step::new("booking.confirm").run(|| Ok::<_, std::io::Error>(i));
+    }
+}
 
 /// One test, because the global providers are process-wide and the steps run in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn global_instruments_follow_the_installed_provider_and_lose_nothing() {
-    let success = KeyValue::new(attribute::BOOKING_STATUS, "success");
-
     // 1. `BookingMetrics::global()` in every spawned request handler.
-    let (first, first_exporter) = meter_provider();
-    opentelemetry::global::set_meter_provider(first.clone());
+    let first = Installed::install();
     let handlers: Vec<_> = (0..500)
         .map(|_| {
             tokio::spawn(async {
@@ -39,40 +80,18 @@ async fn global_instruments_follow_the_installed_provider_and_lose_nothing() {
     for handler in handlers {
         handler.await.expect("handler ran");
     }
-    assert_eq!(
-        histogram_count(
-            &first,
-            &first_exporter,
-            metric::BOOKING_DURATION,
-            Some(&success)
-        ),
-        500
-    );
+    assert_eq!(first.bookings(), 500);
 
     // 2. Another provider installed: the next call records there, not in the first.
-    let (second, second_exporter) = meter_provider();
-    opentelemetry::global::set_meter_provider(second.clone());
+    let second = Installed::install();
     BookingMetrics::global().record_booking(
         BookingStatus::Success,
         Duration::from_millis(80),
         "api",
     );
+    assert_eq!(second.bookings(), 1);
     assert_eq!(
-        histogram_count(
-            &second,
-            &second_exporter,
-            metric::BOOKING_DURATION,
-            Some(&success)
-        ),
-        1
-    );
-    assert_eq!(
-        histogram_count(
-            &first,
-            &first_exporter,
-            metric::BOOKING_DURATION,
-            Some(&success)
-        ),
+        first.bookings(),
         500,
         "nothing more reaches the provider that was replaced"
     );
@@ -82,46 +101,16 @@ async fn global_instruments_follow_the_installed_provider_and_lose_nothing() {
     let tracer_provider = SdkTracerProvider::builder().build();
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     telemetry::refresh();
-    let confirm = KeyValue::new(attribute::BOOKING_STEP, "booking.confirm");
-    for i in 0..10 {
-        let _ = Step::new("booking.confirm").run(|| Ok::<_, std::io::Error>(i));
-    }
-    assert_eq!(
-        histogram_count(
-            &second,
-            &second_exporter,
-            metric::BOOKING_STEP_DURATION,
-            Some(&confirm)
-        ),
-        10
-    );
-    let (third, third_exporter) = meter_provider();
-    opentelemetry::global::set_meter_provider(third.clone());
+    confirm(10);
+    assert_eq!(second.confirm_steps(), 10);
+    let third = Installed::install();
     telemetry::refresh();
-    for i in 0..3 {
-        let _ = Step::new("booking.confirm").run(|| Ok::<_, std::io::Error>(i));
-    }
-    assert_eq!(
-        histogram_count(
-            &third,
-            &third_exporter,
-            metric::BOOKING_STEP_DURATION,
-            Some(&confirm)
-        ),
-        3
-    );
-    assert_eq!(
-        histogram_count(
-            &second,
-            &second_exporter,
-            metric::BOOKING_STEP_DURATION,
-            Some(&confirm)
-        ),
-        10
-    );
+    confirm(3);
+    assert_eq!(third.confirm_steps(), 3);
+    assert_eq!(second.confirm_steps(), 10);
 
-    for provider in [first, second, third] {
-        provider.shutdown().expect("shut down");
+    for installed in [first, second, third] {
+        installed.provider.shutdown().expect("shut down");
     }
     tracer_provider.shutdown().expect("shut down");
 }
