@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use booking_otel::conventions::{attribute, metric};
 use booking_otel::metrics::{BookingMetrics, BookingStatus};
+use booking_otel::propagation::extract_from;
 use booking_otel::{Step, telemetry};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 mod support;
-use support::metrics::{histogram_count, in_memory_provider};
+use support::metrics::{counter_sum, histogram_count, in_memory_provider};
 
 /// One provider and what it exported.
 struct Installed {
@@ -39,6 +40,15 @@ impl Installed {
             &self.exporter,
             metric::BOOKING_DURATION,
             Some(&success),
+        )
+    }
+
+    /// Incoming headers counted as rejected, collected now.
+    fn rejected_headers(&self) -> u64 {
+        counter_sum(
+            &self.provider,
+            &self.exporter,
+            metric::PROPAGATION_REJECTED_HEADERS,
         )
     }
 
@@ -95,6 +105,15 @@ async fn global_instruments_follow_the_installed_provider_and_lose_nothing() {
         500,
         "nothing more reaches the provider that was replaced"
     );
+
+    // Headers extracted with no telemetry anywhere (the global tracer is the no-op
+    // one) count their rejections with the installed meter provider.
+    let malformed = vec![("traceparent".to_string(), b"00-not-a-trace".to_vec())];
+    for _ in 0..5 {
+        let _ = extract_from(&malformed);
+    }
+    assert_eq!(second.rejected_headers(), 5);
+    assert_eq!(first.rejected_headers(), 0);
 
     // 3. Steps that find their telemetry through the global providers record their
     //    duration with the installed meter provider, and follow a replacement.

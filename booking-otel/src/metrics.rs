@@ -213,7 +213,8 @@ impl<T: Clone> GlobalCache<T> {
     }
 }
 
-/// The step instruments of [`Telemetry::from_global`](crate::Telemetry::from_global).
+/// The step instruments of [`Telemetry::from_global`](crate::Telemetry::from_global),
+/// also where header extractions with no telemetry count their rejections.
 pub(crate) static GLOBAL_STEP_INSTRUMENTS: GlobalCache<StepInstruments> = GlobalCache::new();
 
 /// The instruments of [`BookingMetrics::global`].
@@ -227,7 +228,6 @@ static GLOBAL_BOOKING_METRICS: GlobalCache<BookingMetrics> = GlobalCache::new();
 pub(crate) fn forget_global_instruments() {
     GLOBAL_STEP_INSTRUMENTS.clear();
     GLOBAL_BOOKING_METRICS.clear();
-    crate::propagation::forget_global_counter();
 }
 
 /// `booking.step.duration`, shared by every step.

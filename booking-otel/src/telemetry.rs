@@ -119,7 +119,11 @@ impl Telemetry {
 
     /// Also records step metrics with instruments from `meter` (created once, here).
     pub fn with_meter(self, meter: &Meter) -> Self {
-        self.map(|inner| inner.instruments = Some(StepInstruments::new(meter)))
+        self.with_instruments(StepInstruments::new(meter))
+    }
+
+    fn with_instruments(self, instruments: StepInstruments) -> Self {
+        self.map(|inner| inner.instruments = Some(instruments))
     }
 
     /// Successful steps end with status `Ok` instead of `Unset`.
@@ -222,7 +226,7 @@ impl Telemetry {
             return None;
         }
         let instruments = GLOBAL_STEP_INSTRUMENTS.get_or_make(StepInstruments::new);
-        Some(Self::from_boxed_tracer(tracer).map(|inner| inner.instruments = Some(instruments)))
+        Some(Self::from_boxed_tracer(tracer).with_instruments(instruments))
     }
 }
 

@@ -1,4 +1,4 @@
-//! A meter provider whose exports a test reads back, and the histogram counts in them.
+//! A meter provider whose exports a test reads back, and what they hold.
 
 #![allow(dead_code)]
 
@@ -23,21 +23,48 @@ pub fn histogram_count(
     name: &str,
     attribute: Option<&KeyValue>,
 ) -> u64 {
+    let mut count = 0;
+    for_each_metric(provider, exporter, name, |data| {
+        if let AggregatedMetrics::F64(MetricData::Histogram(h)) = data {
+            count += h
+                .data_points()
+                .filter(|p| attribute.is_none_or(|a| p.attributes().any(|kv| kv == a)))
+                .map(|p| p.count())
+                .sum::<u64>();
+        }
+    });
+    count
+}
+
+/// Collects now and returns the sum of the `u64` counter `name` over every data point.
+pub fn counter_sum(
+    provider: &SdkMeterProvider,
+    exporter: &InMemoryMetricExporter,
+    name: &str,
+) -> u64 {
+    let mut sum = 0;
+    for_each_metric(provider, exporter, name, |data| {
+        if let AggregatedMetrics::U64(MetricData::Sum(points)) = data {
+            sum += points.data_points().map(|p| p.value()).sum::<u64>();
+        }
+    });
+    sum
+}
+
+/// Collects now and calls `f` with the data of each metric `name` in that collection.
+fn for_each_metric(
+    provider: &SdkMeterProvider,
+    exporter: &InMemoryMetricExporter,
+    name: &str,
+    mut f: impl FnMut(&AggregatedMetrics),
+) {
     provider.force_flush().expect("collected");
     let Some(latest) = exporter.get_finished_metrics().expect("read").pop() else {
-        return 0;
+        return;
     };
-    let mut count = 0;
     for scope in latest.scope_metrics() {
         for m in scope.metrics().filter(|m| m.name() == name) {
-            if let AggregatedMetrics::F64(MetricData::Histogram(h)) = m.data() {
-                count += h
-                    .data_points()
-                    .filter(|p| attribute.is_none_or(|a| p.attributes().any(|kv| kv == a)))
-                    .map(|p| p.count())
-                    .sum::<u64>();
-            }
+            f(m.data());
         }
     }
-    count
 }

@@ -270,8 +270,6 @@ pub use carrier::{Headers, HeadersMut};
 pub use messaging::{batch_links, message_link};
 pub use validation::{MAX_BAGGAGE_BYTES, MAX_BAGGAGE_ENTRIES, MAX_TRACESTATE_BYTES, Rejection};
 
-#[cfg(feature = "sdk")]
-pub(crate) use validation::forget_global_counter;
 pub(crate) use validation::rejected_headers_counter;
 
 use carrier::{ExtractorHeaders, InjectorHeaders, NonEmpty};

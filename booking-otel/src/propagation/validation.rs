@@ -15,7 +15,7 @@ use opentelemetry::propagation::Extractor;
 
 use super::carrier::Headers;
 use crate::conventions::{attribute, metric};
-use crate::metrics::GlobalCache;
+use crate::metrics::{GLOBAL_STEP_INSTRUMENTS, StepInstruments};
 
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
@@ -133,19 +133,14 @@ fn count(rejections: &[Rejection]) {
     let telemetry = crate::telemetry::current();
     match telemetry.as_ref().and_then(|t| t.instruments()) {
         Some(instruments) => record(instruments.rejected_headers()),
-        None => record(&GLOBAL_REJECTED_HEADERS.get_or_make(rejected_headers_counter)),
+        // The step instruments of the global meter provider, made once per installed
+        // provider: malformed headers can come in floods.
+        None => record(
+            GLOBAL_STEP_INSTRUMENTS
+                .get_or_make(StepInstruments::new)
+                .rejected_headers(),
+        ),
     }
-}
-
-/// The counter of rejected headers on the global meter provider, for extractions with
-/// no telemetry (made once per installed provider: malformed headers can come in
-/// floods, and making the instrument costs thousands of instructions).
-static GLOBAL_REJECTED_HEADERS: GlobalCache<Counter<u64>> = GlobalCache::new();
-
-/// Forgets the counter above (the providers were shut down).
-#[cfg(feature = "sdk")]
-pub(crate) fn forget_global_counter() {
-    GLOBAL_REJECTED_HEADERS.clear();
 }
 
 /// A carrier as the propagator sees it: its three W3C headers checked (`tracestate`
