@@ -27,10 +27,10 @@
 //! ```
 //!
 //! The booking thread does not pay for scanning: spans wait unredacted in the batch
-//! queue, in process memory, until the next export (at most the export interval, 1 s by
-//! default in [`batch`](crate::batch)). A span processor registered beside the batch processor sees spans
-//! unredacted; put every exporter behind a [`RedactingExporter`] ([`setup`](crate::setup)
-//! does).
+//! queue, in process memory, until the next export (at most the export interval, 1 s
+//! by default in [`batch`](crate::batch)). A span processor registered beside the
+//! batch processor sees spans unredacted; put every exporter behind a
+//! [`RedactingExporter`] ([`setup`](crate::setup) does).
 //!
 //! # Files
 //!
